@@ -1,0 +1,117 @@
+/** Client configuration: defaults, checks, and base URL normalisation. */
+import { ConfigurationError } from './errors.js';
+import type { Logger } from './transport.js';
+import { checkNonNegative, checkPageSize, checkPositiveInteger } from './validate.js';
+
+/** The production host. */
+export const DEFAULT_BASE_URL = 'https://edc.prod.imednetapi.com';
+/** The path the API lives under on its host. */
+export const API_PATH = '/api/v1/edc';
+
+/**
+ * Options of `new Imednet(...)`. Plugins add their own keys to this interface by declaration merging.
+ * @example new Imednet({ apiKey: process.env.IMEDNET_API_KEY!, securityKey: process.env.IMEDNET_SECURITY_KEY! })
+ */
+export interface ImednetOptions {
+  /** The API key (sent as `x-api-key`). */
+  apiKey: string;
+  /** The security key (sent as `x-imn-security-key`). */
+  securityKey: string;
+  /**
+   * The API host; a trailing `/`, `/api` or `/api/v1/edc` is stripped.
+   * @example 'https://edc.prod.imednetapi.com'
+   */
+  baseUrl?: string;
+  /** A fetch implementation; by default `globalThis.fetch`, looked up at each call. */
+  fetch?: typeof globalThis.fetch;
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** Base backoff delay in milliseconds; attempt n waits a random time up to `backoffFactor * 2^(n-1)` (default 500). */
+  backoffFactor?: number;
+  /** Longest `Retry-After` honoured, in milliseconds; longer ones are cut to this (default 60000). */
+  maxRetryAfter?: number;
+  /** Per-attempt timeout in milliseconds (default 30000). */
+  timeout?: number;
+  /** Pages fetched at once by listings (default 8). */
+  concurrency?: number;
+  /** Default page size, 1..500 (default 500, the API's maximum). */
+  pageSize?: number;
+  /** Check response bodies against their schemas (default true). */
+  validate?: boolean;
+  /** Receives one event per HTTP attempt (method, redacted URL, status, attempt, duration). */
+  logger?: Logger;
+}
+
+/** Options with every default filled. */
+export interface ResolvedOptions {
+  apiKey: string;
+  securityKey: string;
+  baseUrl: string;
+  apiRoot: string;
+  fetch?: typeof globalThis.fetch;
+  retries: number;
+  backoffFactor: number;
+  maxRetryAfter: number;
+  timeout: number;
+  concurrency: number;
+  pageSize: number;
+  validate: boolean;
+  logger?: Logger;
+}
+
+/**
+ * Normalises a base URL to the bare origin-and-prefix form: trailing `/`, `/api` and
+ * `/api/v1/edc` are removed, since users paste all three.
+ */
+export function normalizeBaseUrl(input: string): string {
+  let url: URL;
+  try {
+    url = new URL(input.trim());
+  } catch {
+    throw new ConfigurationError('baseUrl is not a valid absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigurationError('baseUrl must be http or https');
+  if (url.username || url.password) throw new ConfigurationError('baseUrl must not contain credentials');
+  let path = url.pathname.replace(/\/+$/, '');
+  for (const suffix of [API_PATH, '/api']) {
+    if (path.toLowerCase().endsWith(suffix)) path = path.slice(0, -suffix.length);
+  }
+  path = path.replace(/\/+$/, '');
+  return `${url.origin}${path}`;
+}
+
+/** Checks options and fills defaults. Errors name the option, never its value. */
+export function resolveOptions(options: ImednetOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigurationError('Imednet options must be an object');
+  const missing = (['apiKey', 'securityKey'] as const).filter(
+    (key) => typeof options[key] !== 'string' || options[key].trim() === '',
+  );
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `Missing ${missing.join(' and ')}: pass ${missing.length > 1 ? 'them' : 'it'} to new Imednet({ ... })`,
+    );
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function')
+    throw new ConfigurationError('fetch must be a function');
+  if (options.logger !== undefined && typeof options.logger !== 'function')
+    throw new ConfigurationError('logger must be a function');
+  const baseUrl = normalizeBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+  const resolved: ResolvedOptions = {
+    apiKey: options.apiKey,
+    securityKey: options.securityKey,
+    baseUrl,
+    apiRoot: baseUrl + API_PATH,
+    retries: checkPositiveInteger(options.retries ?? 3, 'retries', 0),
+    backoffFactor: checkNonNegative(options.backoffFactor ?? 500, 'backoffFactor'),
+    maxRetryAfter: checkNonNegative(options.maxRetryAfter ?? 60_000, 'maxRetryAfter'),
+    timeout: checkPositiveInteger(options.timeout ?? 30_000, 'timeout'),
+    concurrency: checkPositiveInteger(options.concurrency ?? 8, 'concurrency'),
+    pageSize: checkPageSize(options.pageSize ?? 500),
+    validate: options.validate ?? true,
+  };
+  if (options.fetch) resolved.fetch = options.fetch;
+  if (options.logger) resolved.logger = options.logger;
+  return resolved;
+}

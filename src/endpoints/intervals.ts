@@ -1,0 +1,42 @@
+/** Intervals (visit definitions) of a study. */
+import * as v from 'valibot';
+import type { ClientContext } from '../core/context.js';
+import { bool, num, text } from './fields.js';
+import { StudyResource } from './resource.js';
+
+/** A form scheduled in an interval. */
+export const IntervalFormSchema = v.looseObject({ formId: num(), formKey: text(), formName: text() });
+
+/** An interval (visit definition). */
+export const IntervalSchema = v.looseObject({
+  studyKey: text(),
+  intervalId: num(),
+  intervalName: text(),
+  intervalDescription: text(),
+  intervalSequence: num(),
+  intervalGroupId: num(),
+  intervalGroupName: text(),
+  timeline: text(),
+  definedUsingInterval: text(),
+  windowCalculationForm: text(),
+  windowCalculationDate: text(),
+  actualDateForm: text(),
+  actualDate: text(),
+  dueDateWillBeIn: num(),
+  negativeSlack: num(),
+  positiveSlack: num(),
+  eproGracePeriod: num(),
+  forms: v.nullish(v.array(IntervalFormSchema)),
+  disabled: bool(),
+  dateCreated: text(),
+  dateModified: text(),
+});
+/** An interval (visit definition). */
+export type Interval = v.InferOutput<typeof IntervalSchema>;
+
+/** `client.intervals`. */
+export class IntervalsEndpoint extends StudyResource<Interval> {
+  constructor(ctx: ClientContext) {
+    super(ctx, { segment: 'intervals', idField: 'intervalId', schema: IntervalSchema, noun: 'interval' });
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The listing and get-by-id behaviour every resource shares. The API has no id paths: `get` lists
+ * with a filter on the id field and throws `NotFoundError` when nothing matches.
+ */
+import * as v from 'valibot';
+import type { ClientContext } from '../core/context.js';
+import { ConfigurationError, NotFoundError, ResponseValidationError } from '../core/errors.js';
+import { type FilterInput, renderFilter, renderSort, type SortInput } from '../core/filters.js';
+import { type FetchedPage, type PageFetcher, Paginator } from '../core/pagination.js';
+import { type AnySchema, parseResponse } from '../core/schema.js';
+import { checkPageSize, checkPositiveInteger, pathSegment } from '../core/validate.js';
+import { PaginationSchema } from './fields.js';
+
+/** Options every listing takes. */
+export interface ListOptions {
+  /**
+   * Which items to return: an object (AND), an array of objects (OR of groups) or a raw API string.
+   * @example { siteName: 'Chicago Hope', dateModified: { gte: new Date('2025-01-01') } }
+   */
+  filter?: FilterInput;
+  /**
+   * Sort keys: `'field'`, `'-field'` (descending) or `{ field, direction }`.
+   * @example ['-dateModified', 'recordId']
+   */
+  sort?: SortInput | readonly SortInput[];
+  /** Items per page, 1..500 (default: the client's `pageSize`, 500). */
+  pageSize?: number;
+  /** Pages fetched at once (default: the client's `concurrency`, 8). */
+  concurrency?: number;
+  /** Aborts the listing. */
+  signal?: AbortSignal;
+}
+
+/** Options of `get`. */
+export interface GetOptions {
+  /** Aborts the request. */
+  signal?: AbortSignal;
+}
+
+/** What a resource is: where it lives, its id field and its item schema. */
+export interface ResourceSpec<T> {
+  /** The path segment after `/studies/{studyKey}`, e.g. `sites`. */
+  segment: string;
+  /** The field `get` filters on. */
+  idField: string;
+  /** The item schema. */
+  schema: AnySchema<T>;
+  /** Singular noun for messages, e.g. `site`. */
+  noun: string;
+}
+
+/** Extra query parameters a listing may send beyond page, size, sort and filter. */
+export type ExtraParams = Record<string, string | undefined>;
+
+const envelopeCache = new WeakMap<
+  object,
+  AnySchema<{ data: unknown[]; pagination: v.InferOutput<typeof PaginationSchema> }>
+>();
+
+function envelopeOf<T>(schema: AnySchema<T>) {
+  let envelope = envelopeCache.get(schema);
+  if (!envelope) {
+    envelope = v.looseObject({ pagination: PaginationSchema, data: v.array(schema) }) as AnySchema<{
+      data: unknown[];
+      pagination: v.InferOutput<typeof PaginationSchema>;
+    }>;
+    envelopeCache.set(schema, envelope);
+  }
+  return envelope as AnySchema<{ data: T[]; pagination: v.InferOutput<typeof PaginationSchema> }>;
+}
+
+const LOOSE_ENVELOPE = v.looseObject({ pagination: PaginationSchema, data: v.array(v.unknown()) });
+
+/** Starts a listing of `path` as a {@link Paginator}. Nothing is sent until it is iterated. */
+export function listPath<T>(
+  ctx: ClientContext,
+  path: string,
+  spec: Pick<ResourceSpec<T>, 'schema' | 'noun'>,
+  options: ListOptions,
+  extra: ExtraParams = {},
+  recordDataFilter?: FilterInput,
+): Paginator<T> {
+  const size = checkPageSize(options.pageSize ?? ctx.pageSize);
+  const concurrency = checkPositiveInteger(options.concurrency ?? ctx.concurrency, 'concurrency');
+  const filter = renderFilter(options.filter, { param: 'filter' });
+  const dataFilter = renderFilter(recordDataFilter, { param: 'recordDataFilter', allowContains: true });
+  const sort = renderSort(options.sort);
+  const envelope = ctx.validate ? envelopeOf(spec.schema) : LOOSE_ENVELOPE;
+
+  const fetchPage: PageFetcher<T> = async (page, { signal, onStatus }): Promise<FetchedPage<T>> => {
+    const params = new URLSearchParams();
+    params.set('page', String(page));
+    params.set('size', String(size));
+    for (const s of sort) params.append('sort', s);
+    if (filter !== undefined) params.set('filter', filter);
+    if (dataFilter !== undefined) params.set('recordDataFilter', dataFilter);
+    for (const [key, value] of Object.entries(extra)) if (value !== undefined) params.set(key, value);
+    const body = await ctx.transport.request({ method: 'GET', path, searchParams: params, signal, onStatus });
+    const info = { method: 'GET', url: ctx.transport.apiRoot + path };
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      !('pagination' in body) ||
+      typeof body.pagination !== 'object'
+    ) {
+      throw new ResponseValidationError(
+        `Page ${page} of ${spec.noun} listing has no pagination block`,
+        [],
+        info,
+      );
+    }
+    const parsed = parseResponse(envelope, body, `${spec.noun} page ${page}`, info) as {
+      data: T[];
+      pagination: { totalPages: number; totalElements: number };
+    };
+    return {
+      items: parsed.data,
+      totalPages: parsed.pagination.totalPages,
+      totalElements: parsed.pagination.totalElements,
+    };
+  };
+  const paginatorOptions: { concurrency: number; signal?: AbortSignal } = { concurrency };
+  if (options.signal) paginatorOptions.signal = options.signal;
+  return new Paginator(fetchPage, paginatorOptions);
+}
+
+/** Finds the first item of a listing or throws `NotFoundError`. */
+export async function firstOrNotFound<T>(
+  listing: AsyncIterable<T>,
+  noun: string,
+  idField: string,
+  id: unknown,
+): Promise<T> {
+  for await (const item of listing) return item;
+  throw new NotFoundError(404, { message: `No ${noun} with ${idField} ${JSON.stringify(id)}` });
+}
+
+/** Checks an id passed to `get`. */
+export function checkId(id: unknown, idField: string): string | number {
+  if (typeof id === 'number' && Number.isFinite(id)) return id;
+  if (typeof id === 'string' && id.length > 0) return id;
+  throw new ConfigurationError(`${idField} must be a non-empty string or a number`);
+}
+
+/** A study-scoped resource with `list` and `get`. */
+export class StudyResource<T> {
+  /** @internal */
+  protected readonly ctx: ClientContext;
+  /** @internal */
+  protected readonly spec: ResourceSpec<T>;
+
+  constructor(ctx: ClientContext, spec: ResourceSpec<T>) {
+    this.ctx = ctx;
+    this.spec = spec;
+  }
+
+  /** The path of this resource in a study. */
+  protected pathFor(studyKey: string): string {
+    return `/studies/${pathSegment(studyKey, 'studyKey')}/${this.spec.segment}`;
+  }
+
+  /**
+   * Lists the resource in a study; `for await` it, or call `.pages()` / `.toArray()`.
+   * @example for await (const item of client.sites.list('MYSTUDY', { filter: { siteEnrollmentStatus: 'Enrollment Open' } })) {}
+   */
+  list(studyKey: string, options: ListOptions = {}): Paginator<T> {
+    return listPath(this.ctx, this.pathFor(studyKey), this.spec, options);
+  }
+
+  /** Fetches one item by its id field; throws `NotFoundError` when there is none. */
+  async get(studyKey: string, id: string | number, options: GetOptions = {}): Promise<T> {
+    const value = checkId(id, this.spec.idField);
+    const listOptions: ListOptions = { filter: { [this.spec.idField]: value }, pageSize: 1, concurrency: 1 };
+    if (options.signal) listOptions.signal = options.signal;
+    return firstOrNotFound(this.list(studyKey, listOptions), this.spec.noun, this.spec.idField, value);
+  }
+}

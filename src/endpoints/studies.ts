@@ -1,0 +1,44 @@
+/** Studies the API key can see. */
+import * as v from 'valibot';
+import type { ClientContext } from '../core/context.js';
+import type { Paginator } from '../core/pagination.js';
+import { pathSegment } from '../core/validate.js';
+import { num, text } from './fields.js';
+import { firstOrNotFound, type GetOptions, type ListOptions, listPath } from './resource.js';
+
+/** A study. */
+export const StudySchema = v.looseObject({
+  sponsorKey: text(),
+  studyKey: text(),
+  studyId: num(),
+  studyName: text(),
+  studyDescription: text(),
+  studyType: text(),
+  dateCreated: text(),
+  dateModified: text(),
+});
+/** A study. */
+export type Study = v.InferOutput<typeof StudySchema>;
+
+const spec = { schema: StudySchema, noun: 'study' };
+
+/** `client.studies`: the studies your keys can see. */
+export class StudiesEndpoint {
+  readonly #ctx: ClientContext;
+  constructor(ctx: ClientContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Lists studies. */
+  list(options: ListOptions = {}): Paginator<Study> {
+    return listPath(this.#ctx, '/studies', spec, options);
+  }
+
+  /** Fetches one study by its key; throws `NotFoundError` when the keys cannot see it. */
+  async get(studyKey: string, options: GetOptions = {}): Promise<Study> {
+    pathSegment(studyKey, 'studyKey');
+    const listOptions: ListOptions = { filter: { studyKey }, pageSize: 1, concurrency: 1 };
+    if (options.signal) listOptions.signal = options.signal;
+    return firstOrNotFound(this.list(listOptions), 'study', 'studyKey', studyKey);
+  }
+}

@@ -1,0 +1,83 @@
+/** Users of a study, with their roles. */
+import * as v from 'valibot';
+import type { ClientContext } from '../core/context.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { Paginator } from '../core/pagination.js';
+import { bool, intArray, num, text } from './fields.js';
+import {
+  checkId,
+  firstOrNotFound,
+  type GetOptions,
+  type ListOptions,
+  listPath,
+  StudyResource,
+} from './resource.js';
+
+/** A role held by a user. Its dates are the API's 7-integer arrays; `parseApiDate` reads them. */
+export const RoleSchema = v.looseObject({
+  dateCreated: intArray(),
+  dateModified: intArray(),
+  roleId: text(),
+  communityId: num(),
+  name: text(),
+  description: text(),
+  level: num(),
+  type: text(),
+  inactive: bool(),
+});
+/** A role held by a user. */
+export type Role = v.InferOutput<typeof RoleSchema>;
+
+/** A user of a study. */
+export const UserSchema = v.looseObject({
+  userId: text(),
+  login: text(),
+  firstName: text(),
+  lastName: text(),
+  email: text(),
+  userActiveInStudy: bool(),
+  roles: v.nullish(v.array(RoleSchema)),
+});
+/** A user of a study. */
+export type User = v.InferOutput<typeof UserSchema>;
+
+/** Options of `users.list`: the API takes no filter here, but can include inactive users. */
+export interface UserListOptions extends Omit<ListOptions, 'filter'> {
+  /** Include users no longer active in the study (default false). */
+  includeInactive?: boolean;
+}
+
+/** `client.users`. */
+export class UsersEndpoint extends StudyResource<User> {
+  constructor(ctx: ClientContext) {
+    super(ctx, { segment: 'users', idField: 'userId', schema: UserSchema, noun: 'user' });
+  }
+
+  /** Lists users; `includeInactive` adds users no longer active. */
+  override list(studyKey: string, options: UserListOptions = {}): Paginator<User> {
+    if ((options as ListOptions).filter !== undefined) {
+      throw new ConfigurationError(
+        'users.list takes no filter (the API rejects one); filter the results instead',
+      );
+    }
+    const extra =
+      options.includeInactive === undefined ? {} : { includeInactive: String(options.includeInactive) };
+    return listPath(this.ctx, this.pathFor(studyKey), this.spec, options, extra);
+  }
+
+  /** Finds a user by `userId` (the API cannot filter users, so this walks the listing and stops at the match). */
+  override async get(
+    studyKey: string,
+    userId: string | number,
+    options: GetOptions & { includeInactive?: boolean } = {},
+  ): Promise<User> {
+    const id = checkId(userId, 'userId');
+    const listOptions: UserListOptions = { includeInactive: options.includeInactive ?? true, concurrency: 1 };
+    if (options.signal) listOptions.signal = options.signal;
+    const listing = this.list(studyKey, listOptions);
+    const matches = async function* () {
+      for await (const user of listing) if (user.userId === String(id)) yield user;
+    };
+    return firstOrNotFound(matches(), 'user', 'userId', id);
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * imednet: a TypeScript SDK for the iMednet EDC REST API.
+ * The root entry holds the client, the errors and the types; nothing heavy is reachable from here.
+ */
+export { Imednet } from './client.js';
+export { API_PATH, DEFAULT_BASE_URL, type ImednetOptions, normalizeBaseUrl } from './core/config.js';
+export type { ClientContext } from './core/context.js';
+export { formatApiTimestamp, parseApiDate } from './core/dates.js';
+export * from './core/errors.js';
+export {
+  type FilterCondition,
+  type FilterInput,
+  type FilterObject,
+  type FilterValue,
+  renderFilter,
+  renderSort,
+  type SortInput,
+} from './core/filters.js';
+export type { Page, PageFetcher } from './core/pagination.js';
+export { Paginator } from './core/pagination.js';
+export type { Constructor, Plugin, PluginExtensions } from './core/plugins.js';
+export { redactUrl } from './core/redact.js';
+export type { Logger, RequestEvent } from './core/transport.js';
+export { type Coding, CodingSchema } from './endpoints/codings.js';
+export { type Keyword, KeywordSchema } from './endpoints/fields.js';
+export { type Form, FormSchema } from './endpoints/forms.js';
+export { type Interval, IntervalSchema } from './endpoints/intervals.js';
+export { isTerminalJobState, type Job, JobSchema, type JobWaitOptions } from './endpoints/jobs.js';
+export { type Query, type QueryComment, QueryCommentSchema, QuerySchema } from './endpoints/queries.js';
+export { type RecordRevision, RecordRevisionSchema } from './endpoints/record-revisions.js';
+export {
+  createRecord,
+  type Record,
+  type RecordCreateItem,
+  type RecordCreateOptions,
+  type RecordJobStatus,
+  type RecordListOptions,
+  RecordSchema,
+  type RecordValues,
+  registerSubject,
+  updateScheduledRecord,
+} from './endpoints/records.js';
+export type { GetOptions, ListOptions } from './endpoints/resource.js';
+export { type Site, SiteSchema } from './endpoints/sites.js';
+export { type Study, StudySchema } from './endpoints/studies.js';
+export { type Subject, SubjectSchema } from './endpoints/subjects.js';
+export { type Role, RoleSchema, type User, type UserListOptions, UserSchema } from './endpoints/users.js';
+export { type Variable, VariableSchema } from './endpoints/variables.js';
+export { type Visit, VisitSchema } from './endpoints/visits.js';
