@@ -1,0 +1,151 @@
+/**
+ * The `imednet` command. Credentials come from IMEDNET_API_KEY and IMEDNET_SECURITY_KEY (never from
+ * arguments, which other users of the machine can read); the host from IMEDNET_BASE_URL.
+ */
+import { parseArgs } from 'node:util';
+import { Imednet } from '../client.js';
+import { ConfigurationError, isImednetError } from '../core/errors.js';
+import { listToStream, RESOURCES } from './list.js';
+
+const HELP = `imednet: the iMednet EDC API from the command line
+
+Usage:
+  imednet demo [--records N] [--latency MS] [--out DIR]   run against the built-in fake study (no credentials)
+  imednet studies [options]                                list studies
+  imednet <resource> <studyKey> [options]                  list a resource of a study as NDJSON
+  imednet jobs status <studyKey> <batchId>                 show a job
+  imednet jobs wait <studyKey> <batchId> [--interval MS] [--timeout MS]
+
+Resources: ${Object.keys(RESOURCES).join(', ')}
+
+Options:
+  --filter EXPR               API filter, e.g. 'siteId==3;deleted==false'
+  --record-data-filter EXPR   filter on record values (records only)
+  --sort FIELD[,asc|desc]     may repeat
+  --page-size N               1..500 (default 500)
+  --limit N                   stop after N items
+  --include-inactive          users: include inactive users
+  --format ndjson|json        output format (default ndjson)
+
+Environment: IMEDNET_API_KEY, IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL (optional)`;
+
+function clientFromEnv(): Imednet {
+  const env = process.env;
+  const options: ConstructorParameters<typeof Imednet>[0] = {
+    apiKey: env.IMEDNET_API_KEY ?? '',
+    securityKey: env.IMEDNET_SECURITY_KEY ?? '',
+  };
+  if (!options.apiKey || !options.securityKey) {
+    const missing = [
+      !options.apiKey && 'IMEDNET_API_KEY',
+      !options.securityKey && 'IMEDNET_SECURITY_KEY',
+    ].filter(Boolean);
+    throw new ConfigurationError(`Set ${missing.join(' and ')} in the environment (or try: imednet demo)`);
+  }
+  if (env.IMEDNET_BASE_URL) options.baseUrl = env.IMEDNET_BASE_URL;
+  return new Imednet(options);
+}
+
+function int(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigurationError(`--${name} must be a whole number`);
+  return n;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      filter: { type: 'string' },
+      'record-data-filter': { type: 'string' },
+      sort: { type: 'string', multiple: true },
+      'page-size': { type: 'string' },
+      limit: { type: 'string' },
+      'include-inactive': { type: 'boolean' },
+      format: { type: 'string', default: 'ndjson' },
+      records: { type: 'string' },
+      latency: { type: 'string' },
+      out: { type: 'string' },
+      interval: { type: 'string' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (!command || values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return command || values.help ? 0 : 1;
+  }
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+
+  if (command === 'demo') {
+    const { runDemo } = await import('./demo.js');
+    const demoOptions: Parameters<typeof runDemo>[0] = { signal: controller.signal };
+    const records = int(values.records, 'records');
+    const latency = int(values.latency, 'latency');
+    if (records !== undefined) demoOptions.records = records;
+    if (latency !== undefined) demoOptions.latencyMs = latency;
+    if (values.out) demoOptions.outDir = values.out;
+    await runDemo(demoOptions);
+    return 0;
+  }
+
+  const client = clientFromEnv();
+  if (command === 'jobs') {
+    const [action, studyKey, batchId] = rest;
+    if (!studyKey || !batchId || (action !== 'status' && action !== 'wait')) {
+      throw new ConfigurationError('Usage: imednet jobs status|wait <studyKey> <batchId>');
+    }
+    const job =
+      action === 'status'
+        ? await client.jobs.get(studyKey, batchId, { signal: controller.signal })
+        : await client.jobs.wait(studyKey, batchId, {
+            interval: int(values.interval, 'interval') ?? 1000,
+            timeout: int(values.timeout, 'timeout') ?? 300_000,
+            signal: controller.signal,
+            onProgress: (j) => process.stderr.write(`job ${batchId}: ${j.state ?? '(no state)'}\n`),
+          });
+    process.stdout.write(`${JSON.stringify(job)}\n`);
+    return 0;
+  }
+
+  const format = values.format === 'json' ? 'json' : 'ndjson';
+  const listOptions: Parameters<typeof listToStream>[3] = { format };
+  if (values.filter) listOptions.filter = values.filter;
+  if (values['record-data-filter']) listOptions.recordDataFilter = values['record-data-filter'];
+  if (values.sort) listOptions.sort = values.sort;
+  const pageSize = int(values['page-size'], 'page-size');
+  const limit = int(values.limit, 'limit');
+  if (pageSize !== undefined) listOptions.pageSize = pageSize;
+  if (limit !== undefined) listOptions.limit = limit;
+  if (values['include-inactive']) listOptions.includeInactive = true;
+  const n = await listToStream(client, command, rest[0], listOptions, process.stdout, controller.signal);
+  process.stderr.write(`${n} ${command} written\n`);
+  return 0;
+}
+
+const isEntry =
+  typeof process !== 'undefined' &&
+  process.argv[1] !== undefined &&
+  /cli[\\/]index\.[cm]?[jt]s$/.test(process.argv[1]);
+if (isEntry || (process.argv[1] ?? '').endsWith('imednet')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      // Errors from the SDK carry no credential; anything else is reduced to its message.
+      const message = isImednetError(error)
+        ? `${error.name}: ${error.message}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+      process.stderr.write(`imednet: ${message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
