@@ -93,15 +93,13 @@ describe('records.create', () => {
 describe('jobs.wait', () => {
   const post = async () =>
     (
-      await mock
-        .client()
-        .records.create('DEMO', [
-          createRecord({
-            formKey: 'AE',
-            subjectKey: study.subjects[0]!.subjectKey!,
-            data: { AETERM: 'Cough' },
-          }),
-        ])
+      await mock.client().records.create('DEMO', [
+        createRecord({
+          formKey: 'AE',
+          subjectKey: study.subjects[0]!.subjectKey!,
+          data: { AETERM: 'Cough' },
+        }),
+      ])
     ).batchId;
 
   it.each(['failed', 'cancelled'] as const)('throws JobFailedError when the job ends %s', async (outcome) => {

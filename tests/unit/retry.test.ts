@@ -13,7 +13,6 @@ import { API_KEY, BASE_URL, useMockApi } from './support.js';
 const mock = useMockApi({ records: 300 });
 const { api } = mock;
 const sitesPath = '/studies/DEMO/sites';
-const recordsPath = '/studies/DEMO/records';
 const count = (method: string, suffix: string) =>
   api.requests.filter((r) => r.method === method && r.path.endsWith(suffix)).length;
 

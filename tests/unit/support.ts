@@ -10,8 +10,8 @@ import {
   DEFAULT_SECURITY_KEY,
   type FakeStudyOptions,
   type MockApiOptions,
-  mockApiHandlers,
 } from '../../src/testing/index.js';
+import { mockApiHandlers } from '../../src/testing/msw.js';
 
 export const BASE_URL = 'https://edc.test.example';
 export const API_KEY = DEFAULT_API_KEY;
