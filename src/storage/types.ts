@@ -1,0 +1,65 @@
+/**
+ * The storage contract: named collections of JSON values by string key. Small on purpose, so that
+ * an adapter is a thin file over its library (memory, IndexedDB, SQLite flavours) and one
+ * conformance suite proves them all. Keys sort by JavaScript string order (UTF-16 code units);
+ * callers that need numeric order encode numbers as fixed-width strings.
+ */
+
+/** One operation of an atomic {@link StorageAdapter.write}. */
+export type StorageOperation =
+  | { type: 'put'; collection: string; key: string; value: unknown }
+  | { type: 'delete'; collection: string; key: string }
+  | { type: 'clear'; collection: string };
+
+/** Options of {@link StorageAdapter.scan}. */
+export interface ScanOptions {
+  /** Start after this key (exclusive), for resuming a scan. */
+  after?: string;
+  /** Only keys starting with this prefix. */
+  prefix?: string;
+  /** Entries per yielded batch (default 500). The adapter never holds more than one batch. */
+  batchSize?: number;
+}
+
+/** What an adapter can do, so callers can choose strategies without knowing the adapter. */
+export interface StorageCapabilities {
+  /** Survives a restart of the process or page. */
+  persistent: boolean;
+  /** Can be opened by several processes (or tabs) at once, so writers need a lock. */
+  shared: boolean;
+  /** Offers `tryLock`/`unlock`: a lock kept in the store itself (for stores without Web Locks). */
+  locks: boolean;
+}
+
+/** A storage backend. Every method is async; values are JSON-compatible. */
+export interface StorageAdapter {
+  /** Adapter name for messages, e.g. `memory`, `indexeddb`, `sqlite:better-sqlite3`. */
+  readonly name: string;
+  /** What this adapter can do. */
+  readonly capabilities: StorageCapabilities;
+  /** One value, or undefined. */
+  get<T = unknown>(collection: string, key: string): Promise<T | undefined>;
+  /** Several values in the order of `keys` (undefined where absent). */
+  getMany<T = unknown>(collection: string, keys: readonly string[]): Promise<(T | undefined)[]>;
+  /** Inserts or replaces several entries atomically. */
+  putMany(collection: string, entries: readonly (readonly [key: string, value: unknown])[]): Promise<void>;
+  /** Deletes several keys atomically; absent keys are ignored. */
+  deleteMany(collection: string, keys: readonly string[]): Promise<void>;
+  /** Yields entries in key order, in batches of at most `batchSize`. */
+  scan<T = unknown>(collection: string, options?: ScanOptions): AsyncIterable<Array<[key: string, value: T]>>;
+  /** Number of entries in a collection. */
+  count(collection: string): Promise<number>;
+  /** Applies every operation or none (all-or-nothing, also across collections). */
+  write(operations: readonly StorageOperation[]): Promise<void>;
+  /** Empties one collection, or every collection when none is named. */
+  clear(collection?: string): Promise<void>;
+  /** Releases the connection. Further calls fail. */
+  close(): Promise<void>;
+  /**
+   * Takes the named lock for `owner` unless another owner holds an unexpired one; true on success.
+   * Present when `capabilities.locks` is true.
+   */
+  tryLock?(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Releases the named lock if `owner` holds it. */
+  unlock?(name: string, owner: string): Promise<void>;
+}
