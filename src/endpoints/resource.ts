@@ -43,6 +43,8 @@ export interface ResourceSpec<T> {
   segment: string;
   /** The field `get` filters on. */
   idField: string;
+  /** The field for a numeric id, when it differs (subjects: `subjectId` for numbers, `subjectKey` for strings). */
+  numericIdField?: string;
   /** The item schema. */
   schema: AnySchema<T>;
   /** Singular noun for messages, e.g. `site`. */
@@ -170,8 +172,10 @@ export class StudyResource<T> {
   /** Fetches one item by its id field; throws `NotFoundError` when there is none. */
   async get(studyKey: string, id: string | number, options: GetOptions = {}): Promise<T> {
     const value = checkId(id, this.spec.idField);
-    const listOptions: ListOptions = { filter: { [this.spec.idField]: value }, pageSize: 1, concurrency: 1 };
+    const field =
+      typeof value === 'number' ? (this.spec.numericIdField ?? this.spec.idField) : this.spec.idField;
+    const listOptions: ListOptions = { filter: { [field]: value }, pageSize: 1, concurrency: 1 };
     if (options.signal) listOptions.signal = options.signal;
-    return firstOrNotFound(this.list(studyKey, listOptions), this.spec.noun, this.spec.idField, value);
+    return firstOrNotFound(this.list(studyKey, listOptions), this.spec.noun, field, value);
   }
 }

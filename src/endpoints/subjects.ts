@@ -22,9 +22,15 @@ export const SubjectSchema = v.looseObject({
 /** A subject. */
 export type Subject = v.InferOutput<typeof SubjectSchema>;
 
-/** `client.subjects`. */
+/** `client.subjects`: `get` takes a subject key (string) or a subject id (number). */
 export class SubjectsEndpoint extends StudyResource<Subject> {
   constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'subjects', idField: 'subjectKey', schema: SubjectSchema, noun: 'subject' });
+    super(ctx, {
+      segment: 'subjects',
+      idField: 'subjectKey',
+      numericIdField: 'subjectId',
+      schema: SubjectSchema,
+      noun: 'subject',
+    });
   }
 }

@@ -174,6 +174,16 @@ describe('get by id', () => {
     expect(new URLSearchParams(api.requests.at(-1)!.search).get('filter')).toBe('studyKey==DEMO');
   });
 
+  it('gets a subject by key (string) or by id (number)', async () => {
+    const client = mock.client();
+    const subject = study.subjects[4]!;
+    expect((await client.subjects.get('DEMO', subject.subjectKey!)).subjectId).toBe(subject.subjectId);
+    expect((await client.subjects.get('DEMO', subject.subjectId!)).subjectKey).toBe(subject.subjectKey);
+    expect(new URLSearchParams(api.requests.at(-1)!.search).get('filter')).toBe(
+      `subjectId==${subject.subjectId}`,
+    );
+  });
+
   it('throws NotFoundError when nothing matches', async () => {
     const error = await mock
       .client()
