@@ -5,6 +5,15 @@ const entry = {
   index: 'src/index.ts',
   'testing/index': 'src/testing/index.ts',
   'testing/msw': 'src/testing/msw.ts',
+  'storage/index': 'src/storage/index.ts',
+  'storage/conformance': 'src/storage/conformance.ts',
+  'storage/indexeddb': 'src/storage/indexeddb.ts',
+  'storage/sqlite/index': 'src/storage/sqlite/index.ts',
+  'storage/sqlite/better-sqlite3': 'src/storage/sqlite/better-sqlite3.ts',
+  'storage/sqlite/node-sqlite': 'src/storage/sqlite/node-sqlite.ts',
+  'storage/sqlite/bun-sqlite': 'src/storage/sqlite/bun-sqlite.ts',
+  'storage/sqlite/d1': 'src/storage/sqlite/d1.ts',
+  'storage/sqlite/sql-js': 'src/storage/sqlite/sql-js.ts',
 };
 
 export default defineConfig([
@@ -18,7 +27,10 @@ export default defineConfig([
     platform: 'neutral',
     splitting: true,
     treeshake: true,
-    external: ['msw', 'node:http'],
+    // Optional storage drivers are loaded at first use from the user's install (or the runtime).
+    external: ['msw', 'node:http', 'better-sqlite3', 'sql.js', 'node:sqlite', 'bun:sqlite'],
+    // Keep `node:` on builtins: Deno and Workers resolve `node:http`, not a bare `http`.
+    removeNodeProtocol: false,
   },
   {
     entry: { 'cli/index': 'src/cli/index.ts' },
@@ -27,5 +39,6 @@ export default defineConfig([
     target: 'node20',
     platform: 'node',
     banner: { js: '#!/usr/bin/env node' },
+    removeNodeProtocol: false,
   },
 ]);
