@@ -2,6 +2,7 @@
  * bench/storage: 100k small records through putMany, then one full scan in key order, for each
  * Node-runnable adapter. Run: npx tsx bench/storage.ts
  */
+import 'fake-indexeddb/auto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

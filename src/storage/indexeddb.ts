@@ -1,5 +1,6 @@
 /**
- * `imednet/storage/indexeddb`: a persistent store in the browser's IndexedDB.
+ * `imednet/storage/indexeddb`: a persistent store in the browser's IndexedDB, through `idb` (an
+ * optional peer dependency, imported at first use unless you pass it as `{ idb }`).
  *
  * Layout: ONE object store `entries` keyed by the compound key `[collection, key]`, plus a `locks`
  * store. Object stores can only be created during a version change, so a store per collection would
@@ -8,26 +9,46 @@
  * compare element by element, so `[c]` < `[c, any string]` < `[c, []]`), which serves scans, counts
  * and clears as range operations, and lets `write` span collections in one transaction.
  *
- * It talks to IndexedDB directly rather than through the `idb` wrapper: `idb` recognises requests
- * with `instanceof IDBRequest` against the *global* classes, so a factory passed in (fake-indexeddb
- * in Node, another realm's factory) would not work through it, and the few promise helpers needed
- * here are smaller than the dependency.
+ * The factory and idb must agree. idb tells IndexedDB objects apart with `instanceof` against the
+ * *global* classes (`IDBRequest`, `IDBDatabase`, `IDBTransaction`, …), so the factory this adapter
+ * opens with — `globalThis.indexedDB` or the one you pass — has to be the implementation those
+ * globals describe. In a browser that holds by itself. In Node, install fake-indexeddb as the globals
+ * (`import 'fake-indexeddb/auto'`); a factory you then pass, such as `new IDBFactory()` from
+ * `fake-indexeddb` for an isolated set of databases, is of the same implementation. A factory of any
+ * other implementation (another realm, another copy of fake-indexeddb) only works with an `idb`
+ * module whose `wrap` recognises its objects; otherwise the first call fails with a
+ * ConfigurationError that says so.
  */
+import type { IDBPDatabase, IDBPObjectStore } from 'idb';
 import { ConfigurationError } from '../core/errors.js';
 import { prefixEndByCodeUnit } from './keys.js';
 import { Lifecycle } from './lifecycle.js';
+import { importOptional } from './optional.js';
 import { batchSizeOf, lockExpiry } from './options.js';
 import type { ScanOptions, StorageAdapter, StorageOperation } from './types.js';
 import { decodeValue, encodeValue } from './values.js';
+
+/**
+ * The part of the `idb` package this adapter calls: `wrap`, which turns the open request into a
+ * promise of the promise-based database. `import * as idb from 'idb'` fits.
+ */
+export interface IdbModule {
+  wrap(request: IDBOpenDBRequest): Promise<unknown>;
+}
 
 /** Options of {@link indexedDbStorage}. */
 export interface IndexedDbStorageOptions {
   /** Database name (default `imednet`). Different names are separate stores. */
   name?: string;
-  /** The IndexedDB factory (default: `globalThis.indexedDB`, read at first use). */
+  /**
+   * The IndexedDB factory (default: `globalThis.indexedDB`, read at first use). It must be of the
+   * implementation the global `IDB*` classes belong to, since idb checks objects against those.
+   */
   indexedDB?: IDBFactory;
   /** The key-range class of the same implementation (default: `globalThis.IDBKeyRange`). */
   IDBKeyRange?: typeof IDBKeyRange;
+  /** The `idb` module, to pass it instead of having it imported at first use. */
+  idb?: IdbModule;
 }
 
 const SCHEMA_VERSION = 1;
@@ -39,13 +60,22 @@ interface LockRow {
   expires: number;
 }
 
+type Database = IDBPDatabase<unknown>;
+type WriteStore = IDBPObjectStore<unknown, [string], string, 'readwrite'>;
+
+interface Connection {
+  db: Database;
+  KeyRange: typeof IDBKeyRange;
+}
+
 /**
  * A store in IndexedDB: persistent, shared by the tabs of an origin, with locks kept in the database.
  *
  * @example
  * const storage = indexedDbStorage({ name: 'my-study-cache' });
- * // In Node tests: import { indexedDB, IDBKeyRange } from 'fake-indexeddb';
- * const test = indexedDbStorage({ name: 'test', indexedDB, IDBKeyRange });
+ * // In Node tests: import 'fake-indexeddb/auto' once (idb needs the IDB classes as globals), then
+ * // import { IDBFactory } from 'fake-indexeddb';
+ * const test = indexedDbStorage({ name: 'test', indexedDB: new IDBFactory() });
  */
 export function indexedDbStorage(options: IndexedDbStorageOptions = {}): StorageAdapter {
   const dbName = options.name ?? 'imednet';
@@ -54,11 +84,16 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
 
   const connection = (): Promise<Connection> => {
     lifecycle.check();
-    opening ??= connect(dbName, options).catch((error: unknown) => {
-      opening = undefined; // let a later call retry, e.g. after the user grants storage
-      throw error;
-    });
-    return opening;
+    if (opening) return opening;
+    // Forget a connection that failed to open (a later call may succeed, e.g. once storage is
+    // granted) or that stepped aside for another tab's version change (the next call reopens).
+    const forget = () => {
+      if (opening === attempt) opening = undefined;
+    };
+    const attempt = connect(dbName, options, forget);
+    attempt.catch(forget);
+    opening = attempt;
+    return attempt;
   };
 
   return {
@@ -67,35 +102,33 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
 
     async get<T>(collection: string, key: string): Promise<T | undefined> {
       const { db } = await connection();
-      const text = await request<string | undefined>(
-        db.transaction(ENTRIES, 'readonly').objectStore(ENTRIES).get([collection, key]),
-      );
+      const text = (await db.get(ENTRIES, [collection, key])) as string | undefined;
       return text === undefined ? undefined : decodeValue<T>(text);
     },
 
     async getMany<T>(collection: string, keys: readonly string[]): Promise<(T | undefined)[]> {
       const { db } = await connection();
       if (keys.length === 0) return [];
-      const store = db.transaction(ENTRIES, 'readonly').objectStore(ENTRIES);
-      // All requests are queued before the first await, so the transaction cannot auto-commit early.
-      const texts = await Promise.all(
-        keys.map((key) => request<string | undefined>(store.get([collection, key]))),
-      );
+      const store = db.transaction(ENTRIES, 'readonly').store;
+      // Every request is issued before the first await, so the transaction cannot commit early.
+      const texts = (await Promise.all(keys.map((key) => store.get([collection, key])))) as Array<
+        string | undefined
+      >;
       return texts.map((text) => (text === undefined ? undefined : decodeValue<T>(text)));
     },
 
     async putMany(collection, entries) {
       const encoded = entries.map(([key, value]) => [key, encodeValue(collection, key, value)] as const);
       const { db } = await connection();
-      await readwrite(db, ENTRIES, (store) => {
-        for (const [key, text] of encoded) store.put(text, [collection, key]);
+      await readwrite(db, ENTRIES, (store, requests) => {
+        for (const [key, text] of encoded) requests.push(store.put(text, [collection, key]));
       });
     },
 
     async deleteMany(collection, keys) {
       const { db } = await connection();
-      await readwrite(db, ENTRIES, (store) => {
-        for (const key of keys) store.delete([collection, key]);
+      await readwrite(db, ENTRIES, (store, requests) => {
+        for (const key of keys) requests.push(store.delete([collection, key]));
       });
     },
 
@@ -105,32 +138,27 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
       const prefix = scanOptions?.prefix ?? '';
       const after = scanOptions?.after;
       const end = prefix ? prefixEndByCodeUnit(prefix) : undefined;
+      // `after` past the whole prefix range: nothing to yield (and bound() would throw on lower > upper).
+      if (after !== undefined && end !== undefined && after >= end) return;
       const upper = end === undefined ? [collection, []] : [collection, end];
       // Start strictly after `after` when it lies at or past the prefix, else at the prefix itself.
-      let lower: [string, string] | [string] = [collection, prefix];
+      let lower: [string, string] | [string] = prefix ? [collection, prefix] : [collection];
       let lowerOpen = false;
       if (after !== undefined && after >= prefix) {
         lower = [collection, after];
         lowerOpen = true;
-      } else if (!prefix) {
-        lower = [collection];
       }
-      // `after` past the whole prefix range: nothing to yield (and bound() would throw on lower > upper).
-      if (after !== undefined && end !== undefined && after >= end) return;
       for (;;) {
         lifecycle.check();
         const range = KeyRange.bound(lower, upper, lowerOpen, true);
-        // One short transaction per batch: IndexedDB commits a transaction as soon as the caller
-        // awaits anything else, so it cannot be held open while the consumer works on a batch.
-        const store = db.transaction(ENTRIES, 'readonly').objectStore(ENTRIES);
-        const [keys, texts] = await Promise.all([
-          request<IDBValidKey[]>(store.getAllKeys(range, size)),
-          request<string[]>(store.getAll(range, size)),
-        ]);
+        // One short transaction per batch: IndexedDB commits a transaction as soon as its requests
+        // are done and nothing new was queued, so it cannot stay open while the consumer works.
+        const store = db.transaction(ENTRIES, 'readonly').store;
+        const [keys, texts] = await Promise.all([store.getAllKeys(range, size), store.getAll(range, size)]);
         if (keys.length === 0) return;
         const batch = keys.map((compound, i): [string, T] => [
           (compound as [string, string])[1],
-          decodeValue<T>(texts[i]!),
+          decodeValue<T>(texts[i] as string),
         ]);
         yield batch;
         if (keys.length < size) return;
@@ -141,9 +169,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
 
     async count(collection) {
       const { db, KeyRange } = await connection();
-      return request<number>(
-        db.transaction(ENTRIES, 'readonly').objectStore(ENTRIES).count(collectionRange(KeyRange, collection)),
-      );
+      return db.count(ENTRIES, collectionRange(KeyRange, collection));
     },
 
     async write(operations: readonly StorageOperation[]) {
@@ -151,21 +177,22 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
         op.type === 'put' ? encodeValue(op.collection, op.key, op.value) : undefined,
       );
       const { db, KeyRange } = await connection();
-      // One readwrite transaction: IndexedDB applies all of it or, on any error, none of it.
-      await readwrite(db, ENTRIES, (store) => {
+      // One readwrite transaction over every collection: IndexedDB applies all of it or none of it.
+      await readwrite(db, ENTRIES, (store, requests) => {
         operations.forEach((op, i) => {
-          if (op.type === 'put') store.put(texts[i]!, [op.collection, op.key]);
-          else if (op.type === 'delete') store.delete([op.collection, op.key]);
-          else store.delete(collectionRange(KeyRange, op.collection));
+          if (op.type === 'put') requests.push(store.put(texts[i]!, [op.collection, op.key]));
+          else if (op.type === 'delete') requests.push(store.delete([op.collection, op.key]));
+          else requests.push(store.delete(collectionRange(KeyRange, op.collection)));
         });
       });
     },
 
     async clear(collection?: string) {
       const { db, KeyRange } = await connection();
-      await readwrite(db, ENTRIES, (store) => {
-        if (collection === undefined) store.clear();
-        else store.delete(collectionRange(KeyRange, collection));
+      await readwrite(db, ENTRIES, (store, requests) => {
+        requests.push(
+          collection === undefined ? store.clear() : store.delete(collectionRange(KeyRange, collection)),
+        );
       });
     },
 
@@ -180,84 +207,124 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
       const now = Date.now();
       const expires = lockExpiry(ttlMs, now);
       const { db } = await connection();
-      let acquired = false;
-      await readwrite(db, LOCKS, (store) => {
-        const held = store.get(name);
-        // Decide inside the success callback: the transaction is guaranteed active only there.
-        held.onsuccess = () => {
-          const row = held.result as LockRow | undefined;
-          if (row && row.owner !== owner && row.expires > now) return;
-          store.put({ owner, expires } satisfies LockRow, name);
-          acquired = true;
-        };
-      });
+      // Read and write in one readwrite transaction, so two tabs cannot both see the lock free.
+      // The put is queued in the get's continuation, while the transaction is still active.
+      const tx = db.transaction(LOCKS, 'readwrite');
+      const decide = async (): Promise<boolean> => {
+        const row = (await tx.store.get(name)) as LockRow | undefined;
+        if (row && row.owner !== owner && row.expires > now) return false;
+        await tx.store.put({ owner, expires } satisfies LockRow, name);
+        return true;
+      };
+      const [acquired] = await Promise.all([decide(), tx.done]);
       return acquired;
     },
 
     async unlock(name: string, owner: string) {
       const { db } = await connection();
-      await readwrite(db, LOCKS, (store) => {
-        const held = store.get(name);
-        held.onsuccess = () => {
-          if ((held.result as LockRow | undefined)?.owner === owner) store.delete(name);
-        };
-      });
+      const tx = db.transaction(LOCKS, 'readwrite');
+      const release = async (): Promise<void> => {
+        const row = (await tx.store.get(name)) as LockRow | undefined;
+        if (row?.owner === owner) await tx.store.delete(name);
+      };
+      await Promise.all([release(), tx.done]);
     },
   };
 }
 
-interface Connection {
-  db: IDBDatabase;
-  KeyRange: typeof IDBKeyRange;
-}
-
-async function connect(name: string, options: IndexedDbStorageOptions): Promise<Connection> {
+async function connect(
+  name: string,
+  options: IndexedDbStorageOptions,
+  onLost: () => void,
+): Promise<Connection> {
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   const KeyRange = options.IDBKeyRange ?? (globalThis as { IDBKeyRange?: typeof IDBKeyRange }).IDBKeyRange;
   if (!factory || !KeyRange) {
     throw new ConfigurationError(
-      'IndexedDB is not available here. In a browser it is built in; in Node pass `indexedDB` and ' +
-        '`IDBKeyRange` (e.g. from fake-indexeddb), or use memoryStorage() from imednet/storage or a ' +
-        'SQLite adapter from imednet/storage/sqlite/*.',
+      'IndexedDB is not available here. In a browser it is built in; in Node install fake-indexeddb ' +
+        "as the globals (`import 'fake-indexeddb/auto'`), or use memoryStorage() from imednet/storage " +
+        'or a SQLite adapter from imednet/storage/sqlite/*.',
     );
   }
-  const db = await new Promise<IDBDatabase>((resolve, reject) => {
-    const opening = factory.open(name, SCHEMA_VERSION);
-    opening.onupgradeneeded = () => {
-      const upgrading = opening.result;
-      if (!upgrading.objectStoreNames.contains(ENTRIES)) upgrading.createObjectStore(ENTRIES);
-      if (!upgrading.objectStoreNames.contains(LOCKS)) upgrading.createObjectStore(LOCKS);
-    };
-    opening.onsuccess = () => resolve(opening.result);
-    opening.onerror = () => reject(opening.error ?? new Error(`Could not open IndexedDB database "${name}"`));
+  const idb =
+    options.idb ??
+    (await importOptional(
+      () => import('idb'),
+      'indexedDbStorage needs the optional package idb: run `npm install idb` (or pass the module as { idb })',
+    ));
+
+  const request = factory.open(name, SCHEMA_VERSION);
+  request.onupgradeneeded = () => {
+    const upgrading = request.result;
+    if (!upgrading.objectStoreNames.contains(ENTRIES)) upgrading.createObjectStore(ENTRIES);
+    if (!upgrading.objectStoreNames.contains(LOCKS)) upgrading.createObjectStore(LOCKS);
+  };
+  let opened: unknown;
+  try {
+    opened = idb.wrap(request);
+  } catch (cause) {
+    abandon(request);
+    throw mismatch(cause);
+  }
+  // idb hands back anything it does not recognise as an IDBRequest unchanged, not as a promise.
+  if (typeof (opened as { then?: unknown } | null)?.then !== 'function') {
+    abandon(request);
+    throw mismatch(undefined);
+  }
+  const db = (await opened) as Database;
+  // Step aside when another tab upgrades or deletes the database, instead of blocking it forever;
+  // the adapter opens a new connection at its next call.
+  db.addEventListener('versionchange', () => {
+    db.close();
+    onLost();
   });
-  // Step aside when another tab upgrades the schema, instead of blocking it forever.
-  db.onversionchange = () => db.close();
+  db.addEventListener('close', onLost);
   return { db, KeyRange };
+}
+
+/** Closes the connection of an open request that idb could not take over, once it opens. */
+function abandon(request: IDBOpenDBRequest): void {
+  request.onsuccess = () => request.result.close();
+}
+
+function mismatch(cause: unknown): ConfigurationError {
+  return new ConfigurationError(
+    'idb could not use this IndexedDB factory: idb recognises IndexedDB objects by the global IDB* ' +
+      'classes (IDBRequest, IDBDatabase, …), and this factory is not of their implementation. ' +
+      "In Node, `import 'fake-indexeddb/auto'` and pass factories from that same fake-indexeddb " +
+      '(`new IDBFactory()`), or pass an `idb` module whose wrap() handles your factory.',
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 function collectionRange(KeyRange: typeof IDBKeyRange, collection: string): IDBKeyRange {
   return KeyRange.bound([collection], [collection, []]);
 }
 
-function request<T>(req: IDBRequest): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result as T);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-/** Runs `fill` in one readwrite transaction and resolves when it commits (rejects if it aborts). */
-function readwrite(db: IDBDatabase, storeName: string, fill: (store: IDBObjectStore) => void): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const tx = db.transaction(storeName, 'readwrite');
-    tx.oncomplete = () => resolve();
-    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+/**
+ * Runs `fill` in one readwrite transaction, which queues its requests into `requests`; resolves when
+ * the transaction commits. Rejects with the first failed request's error (IndexedDB then aborts the
+ * whole transaction) or the abort's error. Every request's promise is awaited or caught, so none is
+ * left to reject unhandled.
+ */
+async function readwrite(
+  db: Database,
+  storeName: string,
+  fill: (store: WriteStore, requests: Array<Promise<unknown>>) => void,
+): Promise<void> {
+  const tx = db.transaction(storeName, 'readwrite');
+  const requests: Array<Promise<unknown>> = [];
+  try {
+    fill(tx.store as WriteStore, requests);
+  } catch (error) {
+    for (const queued of requests) queued.catch(() => undefined);
     try {
-      fill(tx.objectStore(storeName));
-    } catch (error) {
       tx.abort();
-      reject(error);
+    } catch {
+      // Already finished or aborting; the original error is the one that matters.
     }
-  });
+    await tx.done.catch(() => undefined);
+    throw error;
+  }
+  await Promise.all([...requests, tx.done]);
 }

@@ -14,6 +14,7 @@ const ENTRIES = [
   'storage/sqlite/bun-sqlite',
   'storage/sqlite/d1',
   'storage/sqlite/sql-js',
+  'storage/sqlite/durable-object',
 ];
 
 describe('storage entries are safe to import anywhere', () => {
