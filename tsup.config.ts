@@ -13,6 +13,7 @@ const entry = {
   'storage/sqlite/node-sqlite': 'src/storage/sqlite/node-sqlite.ts',
   'storage/sqlite/bun-sqlite': 'src/storage/sqlite/bun-sqlite.ts',
   'storage/sqlite/d1': 'src/storage/sqlite/d1.ts',
+  'storage/sqlite/durable-object': 'src/storage/sqlite/durable-object.ts',
   'storage/sqlite/sql-js': 'src/storage/sqlite/sql-js.ts',
 };
 
@@ -28,7 +29,7 @@ export default defineConfig([
     splitting: true,
     treeshake: true,
     // Optional storage drivers are loaded at first use from the user's install (or the runtime).
-    external: ['msw', 'node:http', 'better-sqlite3', 'sql.js', 'node:sqlite', 'bun:sqlite'],
+    external: ['msw', 'node:http', 'better-sqlite3', 'sql.js', 'idb', 'node:sqlite', 'bun:sqlite'],
     // Keep `node:` on builtins: Deno and Workers resolve `node:http`, not a bare `http`.
     removeNodeProtocol: false,
   },

@@ -1,10 +1,26 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: install, type-check, lint, unit + contract tests, build.
+# The whole test suite, from a fresh clone: install, type-check, lint, unit + contract tests, build,
+# then the packed package in every runtime.
 # `.ci/run` calls `npm ci && npm test`, which lands here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "Chromium (Debian package; the browser tests drive it with playwright-core)"
+# Chromium cannot be downloaded by playwright here; Debian's package is used. Install it when it is
+# missing and we may (root); otherwise stop, since nothing in this suite is skipped.
+CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "Chromium not found at $CHROMIUM: install it (apt-get install chromium) or set CHROMIUM_PATH" >&2
+    exit 1
+  fi
+fi
 
 step "type-check (tsc --noEmit, strict)"
 npx tsc --noEmit -p .
@@ -17,3 +33,6 @@ npx tsup --silent
 
 step "unit, contract and reliability tests (vitest)"
 npx vitest run
+
+step "runtime suite (the packed tarball in Node, Deno, Bun, workerd and Chromium; CDN import; package, bundle, size and example checks)"
+npx tsx scripts/runtimes.ts

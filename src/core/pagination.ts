@@ -58,7 +58,10 @@ export class Paginator<T> implements AsyncIterable<T> {
 
   /** Yields every item in order, fetching pages ahead in the background. */
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for await (const page of this.pages()) yield* page.items;
+    // A plain loop: `yield*` over an array goes through an async-from-sync wrapper for every item.
+    for await (const page of this.pages()) {
+      for (const item of page.items) yield item;
+    }
   }
 
   /** Collects every item into one array. Use only when the whole listing fits in memory. */

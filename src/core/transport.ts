@@ -121,6 +121,10 @@ export class Transport {
     let body: { value: unknown } | undefined;
     let invalidJson = false;
     let attemptStart = 0;
+    // The response of the current attempt as fetch returned it. ky hands each afterResponse hook a
+    // clone (a tee of the body); once the hook below reads its clone, the other side of the tee is
+    // dropped at once, so the body is neither copied chunk by chunk nor held twice while it is read.
+    let fetched: Response | undefined;
 
     const log = (attempt: number, status?: number, error?: unknown) => {
       if (!s.logger) return;
@@ -147,9 +151,12 @@ export class Transport {
       ],
       afterResponse: [
         async (_request, _options, response, state) => {
+          const original = fetched;
+          fetched = undefined;
           log(state.retryCount, response.status);
           req.onStatus?.(response.status);
           if (!response.ok) return;
+          dropBody(original);
           const text = await readText(response, s.timeout);
           if (text === undefined) {
             if (idempotent) return ky.retry();
@@ -163,12 +170,17 @@ export class Transport {
             // A truncated or garbled body on a safe method is treated like a dropped connection.
             if (idempotent) return ky.retry();
           }
-          return undefined;
+          // Carry on with the clone that was read: ky then drops the original instead of this one.
+          return response;
         },
       ],
       beforeRetry: [
-        ({ error, retryCount }) => {
-          if (!isHTTPError(error) && !(error instanceof Error && error.name === 'ForceRetryError')) {
+        async ({ error, retryCount }) => {
+          if (isHTTPError(error)) {
+            // The failed attempt's body is never read; left open, Node's fetch rejects it with no
+            // listener once the listing aborts, which crashes the process on some Node versions.
+            await error.response.body?.cancel().catch(() => undefined);
+          } else if (!(error instanceof Error && error.name === 'ForceRetryError')) {
             log(retryCount - 1, undefined, error);
           }
         },
@@ -176,6 +188,12 @@ export class Transport {
     };
     const options: KyOptions = {
       method: req.method,
+      // fetch is still looked up at call time (settings first, then the global)
+      fetch: async (input, init) => {
+        const response = await (s.fetch ?? globalThis.fetch)(input, init);
+        fetched = response;
+        return response;
+      },
       hooks,
       retry: {
         limit: s.retries,
@@ -209,8 +227,8 @@ export class Transport {
     } catch (error) {
       throw await this.#translate(error, req, info, () => log(s.retries, undefined, error));
     }
-    // The hook read a clone; the original's buffered copy is no longer needed.
-    response.body?.cancel().catch(() => undefined);
+    // The hook read the body already; anything left unread is no longer needed.
+    if (!response.bodyUsed) dropBody(response);
     if (invalidJson || body === undefined) {
       if (invalidJson) {
         throw new ResponseValidationError('The API answered with a body that is not valid JSON', [], info);
@@ -253,6 +271,12 @@ export class Transport {
       cause: safeCause(error, this.#settings),
     });
   }
+}
+
+/** Cancels a body nobody will read; a body already locked or read is left alone. */
+function dropBody(response: Response | undefined): void {
+  const stream = response?.body;
+  if (stream && !stream.locked) stream.cancel().catch(() => undefined);
 }
 
 async function readText(response: Response, timeoutMs: number): Promise<string | undefined> {

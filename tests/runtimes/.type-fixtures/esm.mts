@@ -1,0 +1,49 @@
+// ESM consumer under node16 / nodenext: the `import` types of every entry.
+import {
+  type ApiError,
+  createRecord,
+  Imednet,
+  type ImednetOptions,
+  isNotFoundError,
+  type Job,
+  NotFoundError,
+  type Paginator,
+  type Site,
+  type Subject,
+} from 'imednet';
+import { createFakeStudy, createMockApi, type MockApi } from 'imednet/testing';
+
+const options: ImednetOptions = { apiKey: 'a', securityKey: 'b', retries: 2, timeout: 5000 };
+const client = new Imednet(options);
+// @ts-expect-error: both keys are required
+new Imednet({ apiKey: 'a' });
+
+const listing: Paginator<Site> = client.sites.list('S', { filter: { siteName: 'x' }, sort: '-dateModified' });
+export async function use(): Promise<number> {
+  const sites: Site[] = await listing.toArray();
+  for await (const subject of client.subjects.list('S', { pageSize: 10 })) {
+    const key: Subject['subjectKey'] = subject.subjectKey;
+    void key;
+  }
+  const accepted = await client.records.create('S', [
+    createRecord({ formKey: 'AE', subjectKey: '01', data: { x: 1 } }),
+  ]);
+  const job: Job = await client.jobs.wait('S', accepted.batchId, { interval: 10 });
+  try {
+    await client.subjects.get('S', 'x');
+  } catch (error) {
+    if (error instanceof NotFoundError) {
+      const status: number = error.status;
+      void status;
+    }
+    if (isNotFoundError(error)) {
+      const api: ApiError = error;
+      void api;
+    }
+  }
+  void job;
+  return sites.length;
+}
+
+const api: MockApi = createMockApi(createFakeStudy({ records: 10 }));
+void api;

@@ -1,0 +1,100 @@
+// One mock API per fixture (the project's loopback mock server) plus a small control server the
+// cases call to inject faults and read the request log. Separate mocks keep fixtures that run at
+// the same time from seeing each other's faults.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  DEFAULT_API_KEY,
+  DEFAULT_SECURITY_KEY,
+  type FaultOptions,
+  type MockServer,
+  startMockServer,
+} from '../../../src/testing/index.js';
+
+/** A running mock API and its control server. */
+export interface Backend {
+  mock: MockServer;
+  /** The host to give the SDK as `baseUrl`. */
+  baseUrl: string;
+  controlUrl: string;
+  studyKey: string;
+  apiKey: string;
+  securityKey: string;
+  /** The variables a fixture reads through `readEnv`. */
+  env(overrides?: Partial<Record<EnvName, string>>): Record<EnvName, string>;
+  close(): Promise<void>;
+}
+
+/** Names of the case environment. */
+export type EnvName =
+  | 'IMEDNET_BASE_URL'
+  | 'IMEDNET_API_KEY'
+  | 'IMEDNET_SECURITY_KEY'
+  | 'IMEDNET_STUDY_KEY'
+  | 'IMEDNET_CONTROL_URL';
+
+const STUDY_KEY = 'DEMO';
+
+/** Starts a mock API (optionally answering CORS) and its control server on 127.0.0.1. */
+export async function startBackend(options: { cors?: boolean } = {}): Promise<Backend> {
+  const mock = await startMockServer({
+    study: { studyKey: STUDY_KEY, seed: 7 },
+    cors: options.cors ?? false,
+  });
+  const control = createServer((req, res) => {
+    const cors = {
+      'access-control-allow-origin': '*',
+      'access-control-allow-headers': 'content-type',
+      'content-type': 'application/json',
+    };
+    const url = new URL(req.url ?? '/', 'http://control');
+    if (req.method === 'OPTIONS') return void res.writeHead(204, cors).end();
+    if (req.method === 'GET' && url.pathname === '/requests') {
+      const from = Number(url.searchParams.get('from') ?? 0);
+      const log = mock.api.requests
+        .slice(from)
+        .map(({ method, path, search, status }) => ({ method, path, search, status }));
+      return void res.writeHead(200, cors).end(JSON.stringify(log));
+    }
+    if (req.method === 'POST' && url.pathname === '/faults') {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        try {
+          mock.api.setFaults(JSON.parse(body) as FaultOptions);
+          res.writeHead(200, cors).end('{}');
+        } catch (error) {
+          res.writeHead(400, cors).end(JSON.stringify({ error: String(error) }));
+        }
+      });
+      return;
+    }
+    res.writeHead(404, cors).end('{}');
+  });
+  await new Promise<void>((ready) => control.listen(0, '127.0.0.1', ready));
+  const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
+  const backend: Backend = {
+    mock,
+    baseUrl: mock.url,
+    controlUrl,
+    studyKey: STUDY_KEY,
+    apiKey: DEFAULT_API_KEY,
+    securityKey: DEFAULT_SECURITY_KEY,
+    env: (overrides = {}) => ({
+      IMEDNET_BASE_URL: mock.url,
+      IMEDNET_API_KEY: DEFAULT_API_KEY,
+      IMEDNET_SECURITY_KEY: DEFAULT_SECURITY_KEY,
+      IMEDNET_STUDY_KEY: STUDY_KEY,
+      IMEDNET_CONTROL_URL: controlUrl,
+      ...overrides,
+    }),
+    close: async () => {
+      control.closeAllConnections();
+      await new Promise<void>((done) => control.close(() => done()));
+      await mock.close();
+    },
+  };
+  return backend;
+}

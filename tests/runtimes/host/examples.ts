@@ -1,0 +1,227 @@
+// Runs every folder of examples/ against the mock API, so an example that rots fails the suite.
+// Each runnable example is copied, given the packed tarball instead of the registry version, and
+// run the way its README line says; the browser page imports from esm.sh, which is routed to the
+// local CDN.
+import { spawn } from 'node:child_process';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import type { Backend } from './backend.js';
+import type { Browser } from './browser.js';
+import type { Cdn } from './cdn.js';
+import type { CheckOutcome } from './package-checks.js';
+import { EXAMPLES_DIR, WORK_DIR } from './paths.js';
+import { npmInstall } from './prepare.js';
+import { killTree, runOk, tail } from './proc.js';
+import { BUN, DENO } from './runtimes.js';
+import { runWorker } from './workerd.js';
+
+const EXAMPLE_TIMEOUT_MS = 120_000;
+
+async function outcome(name: string, body: () => Promise<string>): Promise<CheckOutcome> {
+  const started = Date.now();
+  try {
+    return { name, ok: true, detail: await body(), ms: Date.now() - started };
+  } catch (error) {
+    return {
+      name,
+      ok: false,
+      detail: error instanceof Error ? error.message : String(error),
+      ms: Date.now() - started,
+    };
+  }
+}
+
+/** Copies an example and points its `imednet` dependency at the tarball (dev tools like wrangler are left out). */
+async function stage(example: string, tarball: string): Promise<string> {
+  const dir = `${WORK_DIR}/example-${example}`;
+  await rm(dir, { recursive: true, force: true });
+  await cp(`${EXAMPLES_DIR}/${example}`, dir, { recursive: true });
+  const pkgPath = `${dir}/package.json`;
+  const pkg = JSON.parse(await readFile(pkgPath, 'utf8').catch(() => '{"private":true}')) as Record<
+    string,
+    unknown
+  >;
+  pkg.dependencies = { ...(pkg.dependencies as object | undefined), imednet: `file:${tarball}` };
+  delete pkg.devDependencies;
+  await writeFile(pkgPath, JSON.stringify(pkg, null, 2));
+  await npmInstall(dir);
+  return dir;
+}
+
+const expectLines = (output: string, wanted: readonly (string | RegExp)[]) => {
+  const missing = wanted.filter((w) => (typeof w === 'string' ? !output.includes(w) : !w.test(output)));
+  if (missing.length > 0) throw new Error(`output lacks ${missing.join(', ')}:\n${tail(output)}`);
+};
+
+/** The user-facing environment of the examples. */
+const exampleEnv = (backend: Backend) => ({
+  ...process.env,
+  IMEDNET_API_KEY: backend.apiKey,
+  IMEDNET_SECURITY_KEY: backend.securityKey,
+  IMEDNET_BASE_URL: backend.baseUrl,
+  NO_COLOR: '1',
+  DENO_NO_UPDATE_CHECK: '1',
+  DENO_DIR: `${WORK_DIR}/deno-cache`,
+});
+
+/** examples/node: `node index.mjs`. */
+export function nodeExample(tarball: string, backend: Backend, subjects: number): Promise<CheckOutcome> {
+  return outcome('examples/node', async () => {
+    const dir = await stage('node', tarball);
+    const { stdout } = await runOk(process.execPath, ['index.mjs'], {
+      cwd: dir,
+      env: exampleEnv(backend),
+      timeoutMs: EXAMPLE_TIMEOUT_MS,
+    });
+    expectLines(stdout, [
+      `DEMO subjects: ${subjects}`,
+      /DEMO records: \d+/,
+      'a missing subject is a NotFoundError',
+    ]);
+    return stdout.trim().split('\n').slice(1, 2).join('');
+  });
+}
+
+/** examples/deno: `deno check` and `deno run main.ts`, the npm: import resolved from the installed tarball. */
+export function denoExample(tarball: string, backend: Backend, subjects: number): Promise<CheckOutcome> {
+  return outcome('examples/deno', async () => {
+    const dir = await stage('deno', tarball);
+    const options = { cwd: dir, env: exampleEnv(backend), timeoutMs: EXAMPLE_TIMEOUT_MS };
+    await runOk(DENO, ['check', '--node-modules-dir=manual', 'main.ts'], options);
+    const { stdout } = await runOk(
+      DENO,
+      ['run', '--node-modules-dir=manual', '--allow-net=127.0.0.1', '--allow-env', 'main.ts'],
+      options,
+    );
+    expectLines(stdout, [`DEMO subjects: ${subjects} in`, 'a missing subject is a NotFoundError']);
+    return 'type-checked and ran';
+  });
+}
+
+/** examples/bun: `bun index.ts`, which writes records.ndjson. */
+export function bunExample(tarball: string, backend: Backend): Promise<CheckOutcome> {
+  return outcome('examples/bun', async () => {
+    const dir = await stage('bun', tarball);
+    const { stdout } = await runOk(BUN, ['index.ts'], {
+      cwd: dir,
+      env: exampleEnv(backend),
+      timeoutMs: EXAMPLE_TIMEOUT_MS,
+    });
+    const written = (await readFile(`${dir}/records.ndjson`, 'utf8')).trim().split('\n').length;
+    expectLines(stdout, [`DEMO records: ${written} written`, 'a missing subject is a NotFoundError']);
+    return `${written} records written`;
+  });
+}
+
+/** Reads the few wrangler.toml keys the example uses (a flat file: `key = "value"` lines and [vars]). */
+function readWranglerToml(text: string): {
+  main: string;
+  compatibilityDate: string;
+  vars: Record<string, string>;
+} {
+  let section = '';
+  const top: Record<string, string> = {};
+  const vars: Record<string, string> = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header?.[1]) {
+      section = header[1];
+      continue;
+    }
+    const pair = /^([\w-]+)\s*=\s*"(.*)"$/.exec(line);
+    if (!pair?.[1] || pair[2] === undefined) continue;
+    if (section === '') top[pair[1]] = pair[2];
+    else if (section === 'vars') vars[pair[1]] = pair[2];
+  }
+  if (!top.main || !top.compatibility_date)
+    throw new Error('wrangler.toml needs main and compatibility_date');
+  return { main: top.main, compatibilityDate: top.compatibility_date, vars };
+}
+
+/** examples/cloudflare-worker: bundled from wrangler.toml's `main`, run in workerd with its vars plus the secrets. */
+export function workerExample(tarball: string, backend: Backend, subjects: number): Promise<CheckOutcome> {
+  return outcome('examples/cloudflare-worker', async () => {
+    const dir = await stage('cloudflare-worker', tarball);
+    const toml = readWranglerToml(await readFile(`${dir}/wrangler.toml`, 'utf8'));
+    const bindings = {
+      ...toml.vars,
+      IMEDNET_BASE_URL: backend.baseUrl,
+      IMEDNET_API_KEY: backend.apiKey,
+      IMEDNET_SECURITY_KEY: backend.securityKey,
+    };
+    const base = { entry: toml.main, cwd: dir, bindings, compatibilityDate: toml.compatibilityDate };
+    const ok = await runWorker({ ...base, path: `/studies/${backend.studyKey}/subjects` });
+    const lines = ok.body.trim().split('\n');
+    if (ok.status !== 200 || lines.length !== subjects) {
+      throw new Error(`expected ${subjects} NDJSON lines, got status ${ok.status}: ${ok.body.slice(0, 300)}`);
+    }
+    const missing = await runWorker({ ...base, path: '/studies/NO_SUCH_STUDY/subjects' });
+    if (missing.status !== 404) throw new Error(`an unknown study answered ${missing.status}, not 404`);
+    return `${lines.length} subjects streamed; unknown study → 404`;
+  });
+}
+
+/** examples/browser-cdn: `node server.mjs`, the page opened in Chromium, esm.sh served by the local CDN. */
+export function browserCdnExample(
+  browser: Browser,
+  cdn: Cdn,
+  backend: Backend,
+  subjects: number,
+): Promise<CheckOutcome> {
+  return outcome('examples/browser-cdn', async () => {
+    const server = spawn(process.execPath, ['server.mjs'], {
+      cwd: `${EXAMPLES_DIR}/browser-cdn`,
+      env: { ...exampleEnv(backend), PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`server.mjs did not start: ${out}`)), 15_000);
+        server.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          out += chunk;
+          const match = /Listening on (\S+)/.exec(out);
+          if (match?.[1]) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+        server.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          out += chunk;
+        });
+        server.on('exit', (code) => reject(new Error(`server.mjs exited ${code}: ${out}`)));
+      });
+      const { page, errors, close } = await browser.open();
+      try {
+        // The page imports https://esm.sh/...; answer those from the local CDN, as esm.sh would.
+        await page.route('https://esm.sh/**', async (route) => {
+          const { pathname, search } = new URL(route.request().url());
+          const answer = await fetch(`${cdn.url}${pathname}${search}`);
+          const headers = Object.fromEntries(answer.headers);
+          await route.fulfill({
+            status: answer.status,
+            headers,
+            body: Buffer.from(await answer.arrayBuffer()),
+          });
+        });
+        await page.goto(url);
+        await page.waitForFunction(() => document.body.dataset.state !== undefined, undefined, {
+          timeout: 30_000,
+        });
+        const status = (await page.textContent('#status')) ?? '';
+        const rows = await page.locator('#subjects tr').count();
+        if (rows !== subjects || !status.includes(`${subjects} subjects`)) {
+          throw new Error(
+            `page says "${status}" with ${rows} rows${errors.length ? `; errors: ${errors.join('; ')}` : ''}`,
+          );
+        }
+        return status;
+      } finally {
+        await close();
+      }
+    } finally {
+      killTree(server);
+    }
+  });
+}

@@ -1,0 +1,34 @@
+// The one place that says which suites run in which runtime. A later suite (a storage adapter, a
+// plugin) adds a file under cases/ and one entry here; the host generates each fixture's
+// `suites.generated.mjs` from this list, so bundled fixtures only ever see their own suites.
+
+/** Every runtime the suite runs in. */
+export const RUNTIMES = [
+  'node-esm',
+  'node-cjs',
+  'deno',
+  'bun',
+  'workerd',
+  'chromium',
+  'cdn-chromium',
+  'cdn-deno',
+] as const;
+
+/** A runtime of the matrix. */
+export type RuntimeName = (typeof RUNTIMES)[number];
+
+/** One suite: a module under cases/ whose default export is `{ name, define }`. */
+export interface SuiteEntry {
+  /** File under tests/runtimes/cases/. */
+  file: string;
+  /** Runtimes it runs in. Nothing is skipped at run time: a runtime not listed here never sees it. */
+  runtimes: readonly RuntimeName[];
+  /**
+   * Package specifiers the suite loads through `t.load(...)` (e.g. 'imednet/storage/memory'). Each
+   * fixture turns them into static imports its loader understands: ESM, require, or a CDN URL.
+   */
+  imports?: readonly string[];
+}
+
+/** The registry. */
+export const SUITES: readonly SuiteEntry[] = [{ file: 'core.mjs', runtimes: RUNTIMES }];
