@@ -175,11 +175,12 @@ export class Transport {
         },
       ],
       beforeRetry: [
-        async ({ error, retryCount }) => {
+        ({ error, retryCount }) => {
           if (isHTTPError(error)) {
             // The failed attempt's body is never read; left open, Node's fetch rejects it with no
             // listener once the listing aborts, which crashes the process on some Node versions.
-            await error.response.body?.cancel().catch(() => undefined);
+            // Not awaited: a cancel can wait on the source, and the retry need not.
+            dropBody(error.response);
           } else if (!(error instanceof Error && error.name === 'ForceRetryError')) {
             log(retryCount - 1, undefined, error);
           }
