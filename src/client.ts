@@ -4,19 +4,20 @@ import { type ImednetOptions, resolveOptions } from './core/config.js';
 import type { ClientContext } from './core/context.js';
 import type { Constructor, Plugin, PluginExtensions } from './core/plugins.js';
 import { Transport } from './core/transport.js';
-import { CodingsEndpoint } from './endpoints/codings.js';
-import { FormsEndpoint } from './endpoints/forms.js';
-import { IntervalsEndpoint } from './endpoints/intervals.js';
+import { type CodingsEndpoint, codingsSpec } from './endpoints/codings.js';
+import { type FormsEndpoint, formsSpec } from './endpoints/forms.js';
+import { type IntervalsEndpoint, intervalsSpec } from './endpoints/intervals.js';
 import { JobsEndpoint } from './endpoints/jobs.js';
-import { QueriesEndpoint } from './endpoints/queries.js';
-import { RecordRevisionsEndpoint } from './endpoints/record-revisions.js';
+import { type QueriesEndpoint, queriesSpec } from './endpoints/queries.js';
+import { type RecordRevisionsEndpoint, recordRevisionsSpec } from './endpoints/record-revisions.js';
 import { RecordsEndpoint } from './endpoints/records.js';
-import { SitesEndpoint } from './endpoints/sites.js';
+import { StudyResource } from './endpoints/resource.js';
+import { type SitesEndpoint, sitesSpec } from './endpoints/sites.js';
 import { StudiesEndpoint } from './endpoints/studies.js';
-import { SubjectsEndpoint } from './endpoints/subjects.js';
+import { type SubjectsEndpoint, subjectsSpec } from './endpoints/subjects.js';
 import { UsersEndpoint } from './endpoints/users.js';
-import { VariablesEndpoint } from './endpoints/variables.js';
-import { VisitsEndpoint } from './endpoints/visits.js';
+import { type VariablesEndpoint, variablesSpec } from './endpoints/variables.js';
+import { type VisitsEndpoint, visitsSpec } from './endpoints/visits.js';
 
 /**
  * A client for the iMednet EDC API.
@@ -97,16 +98,16 @@ export class Imednet {
     };
     this.#context = ctx;
     this.studies = new StudiesEndpoint(ctx);
-    this.sites = new SitesEndpoint(ctx);
-    this.forms = new FormsEndpoint(ctx);
-    this.intervals = new IntervalsEndpoint(ctx);
-    this.visits = new VisitsEndpoint(ctx);
-    this.subjects = new SubjectsEndpoint(ctx);
+    this.sites = new StudyResource(ctx, sitesSpec);
+    this.forms = new StudyResource(ctx, formsSpec);
+    this.intervals = new StudyResource(ctx, intervalsSpec);
+    this.visits = new StudyResource(ctx, visitsSpec);
+    this.subjects = new StudyResource(ctx, subjectsSpec);
     this.users = new UsersEndpoint(ctx);
-    this.variables = new VariablesEndpoint(ctx);
-    this.codings = new CodingsEndpoint(ctx);
-    this.queries = new QueriesEndpoint(ctx);
-    this.recordRevisions = new RecordRevisionsEndpoint(ctx);
+    this.variables = new StudyResource(ctx, variablesSpec);
+    this.codings = new StudyResource(ctx, codingsSpec);
+    this.queries = new StudyResource(ctx, queriesSpec);
+    this.recordRevisions = new StudyResource(ctx, recordRevisionsSpec);
     this.records = new RecordsEndpoint(ctx);
     this.jobs = new JobsEndpoint(ctx);
 

@@ -82,16 +82,14 @@ export function normalizeBaseUrl(input: string): string {
 }
 
 /** Checks options and fills defaults. Errors name the option, never its value. */
-export function resolveOptions(options: ImednetOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null)
-    throw new ConfigurationError('Imednet options must be an object');
+export function resolveOptions(given: ImednetOptions): ResolvedOptions {
+  // Anything but an object reads as "no keys given", which the next check names.
+  const options = (typeof given === 'object' && given !== null ? given : {}) as ImednetOptions;
   const missing = (['apiKey', 'securityKey'] as const).filter(
     (key) => typeof options[key] !== 'string' || options[key].trim() === '',
   );
   if (missing.length > 0) {
-    throw new ConfigurationError(
-      `Missing ${missing.join(' and ')}: pass ${missing.length > 1 ? 'them' : 'it'} to new Imednet({ ... })`,
-    );
+    throw new ConfigurationError(`Missing ${missing.join(' and ')} in the Imednet options`);
   }
   if (options.fetch !== undefined && typeof options.fetch !== 'function')
     throw new ConfigurationError('fetch must be a function');

@@ -6,15 +6,11 @@
 
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?Z?$/;
 
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-
 /** Formats a `Date` as the API's `YYYY-MM-DD HH:mm:ss` (UTC). */
 export function formatApiTimestamp(date: Date): string {
   if (Number.isNaN(date.getTime())) throw new RangeError('Invalid Date cannot be formatted');
-  return (
-    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())} ` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`
-  );
+  // toISOString is always UTC with a 4-digit year for the dates a study holds.
+  return date.toISOString().slice(0, 19).replace('T', ' ');
 }
 
 /**

@@ -66,7 +66,7 @@ export function renderFilter(
   const rendered: string[] = [];
   for (const group of groups) {
     if (typeof group !== 'object' || group === null || Array.isArray(group)) {
-      throw new ConfigurationError(`${param}: each group must be an object of attribute conditions`);
+      throw new ConfigurationError(`${param}: each group must be an object`);
     }
     const terms: string[] = [];
     for (const [attribute, condition] of Object.entries(group)) {
@@ -76,7 +76,7 @@ export function renderFilter(
       }
       if (seen.has(attribute)) {
         throw new ConfigurationError(
-          `${param}: attribute "${attribute}" appears more than once; the API allows one condition per attribute`,
+          `${param}: attribute "${attribute}" appears more than once (the API allows it once)`,
         );
       }
       seen.add(attribute);
@@ -126,9 +126,7 @@ function renderValue(value: unknown, attribute: string, param: string): string {
       throw new ConfigurationError(`${param}: value of "${attribute}" contains a control character`);
     return BARE_VALUE.test(value) ? value : quote(value);
   }
-  throw new ConfigurationError(
-    `${param}: value of "${attribute}" must be a string, number, boolean or Date (got ${value === null ? 'null' : typeof value})`,
-  );
+  throw new ConfigurationError(`${param}: value of "${attribute}" must be a string, number, boolean or Date`);
 }
 
 function quote(text: string): string {

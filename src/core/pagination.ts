@@ -76,7 +76,7 @@ export class Paginator<T> implements AsyncIterable<T> {
   /** Yields pages in order. */
   async *pages(): AsyncGenerator<Page<T>, void, undefined> {
     const outer = this.#options.signal;
-    if (outer?.aborted) throw new AbortError('The listing was aborted before it started');
+    if (outer?.aborted) throw new AbortError('The listing was aborted');
     const controller = new AbortController();
     const forward = () => controller.abort(outer?.reason);
     outer?.addEventListener('abort', forward, { once: true });

@@ -76,7 +76,6 @@ const ALL_METHODS: NonNullable<Exclude<KyOptions['retry'], number>>['methods'] =
   'delete',
   'head',
   'options',
-  'trace',
   'post',
   'patch',
 ];
@@ -160,7 +159,7 @@ export class Transport {
           const text = await readText(response, s.timeout);
           if (text === undefined) {
             if (idempotent) return ky.retry();
-            throw new TimeoutError(`Reading the response body took longer than ${s.timeout} ms`, info);
+            throw new TimeoutError(`No response within ${s.timeout} ms (${info.method} ${info.url})`, info);
           }
           try {
             body = { value: text === '' ? undefined : JSON.parse(text) };
@@ -232,7 +231,7 @@ export class Transport {
     if (!response.bodyUsed) dropBody(response);
     if (invalidJson || body === undefined) {
       if (invalidJson) {
-        throw new ResponseValidationError('The API answered with a body that is not valid JSON', [], info);
+        throw notJson(info);
       }
       return undefined;
     }
@@ -260,11 +259,7 @@ export class Transport {
       );
     }
     if (error instanceof Error && error.name === 'ForceRetryError') {
-      return new ResponseValidationError(
-        `The API answered with a body that is not valid JSON, on every attempt (${info.method} ${info.url})`,
-        [],
-        info,
-      );
+      return notJson(info);
     }
     logFailure();
     return new ConnectionError(`Could not reach the iMednet API (${info.method} ${info.url})`, {
@@ -272,6 +267,15 @@ export class Transport {
       cause: safeCause(error, this.#settings),
     });
   }
+}
+
+/** The error for a body that is not JSON (after every attempt a safe method was allowed). */
+function notJson(info: { method: string; url: string }): ResponseValidationError {
+  return new ResponseValidationError(
+    `The API answered with a body that is not valid JSON (${info.method} ${info.url})`,
+    [],
+    info,
+  );
 }
 
 /** Cancels a body nobody will read; a body already locked or read is left alone. */

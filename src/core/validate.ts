@@ -14,9 +14,7 @@ export function pathSegment(value: unknown, what: string): string {
     throw new ConfigurationError(`${what} must be a non-empty string`);
   }
   if (value.includes('/') || value.includes('\\') || value.includes('..') || CONTROL.test(value)) {
-    throw new ConfigurationError(
-      `${what} contains a character that is not allowed in a path (/, \\, .. or a control character)`,
-    );
+    throw new ConfigurationError(`${what} must not contain /, \\, .. or control characters`);
   }
   return encodeURIComponent(value);
 }
@@ -24,9 +22,7 @@ export function pathSegment(value: unknown, what: string): string {
 /** Checks the page size: a whole number from 1 to 500 (the API's limit). */
 export function checkPageSize(size: unknown): number {
   if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > 500) {
-    throw new ConfigurationError(
-      'pageSize must be a whole number from 1 to 500 (the API rejects larger pages)',
-    );
+    throw new ConfigurationError('pageSize must be a whole number from 1 to 500');
   }
   return size;
 }

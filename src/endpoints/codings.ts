@@ -1,8 +1,7 @@
 /** Medical codings (MedDRA, WHODrug, ...) of a study. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A coding of one recorded value. */
 export const CodingSchema = v.looseObject({
@@ -30,8 +29,12 @@ export const CodingSchema = v.looseObject({
 export type Coding = v.InferOutput<typeof CodingSchema>;
 
 /** `client.codings`. */
-export class CodingsEndpoint extends StudyResource<Coding> {
-  constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'codings', idField: 'codingId', schema: CodingSchema, noun: 'coding' });
-  }
-}
+export type CodingsEndpoint = StudyResource<Coding>;
+
+/** Where `client.codings` lives and how `get` finds one. */
+export const codingsSpec: ResourceSpec<Coding> = {
+  segment: 'codings',
+  idField: 'codingId',
+  schema: CodingSchema,
+  noun: 'coding',
+};

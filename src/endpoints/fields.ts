@@ -5,6 +5,9 @@
  */
 import * as v from 'valibot';
 
+/** A page count: a whole number, zero or more. */
+const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 0;
+
 /** An optional, nullable string. */
 export const text = () => v.nullish(v.string());
 /** An optional, nullable number. */
@@ -26,9 +29,9 @@ export type Keyword = v.InferOutput<typeof KeywordSchema>;
 
 /** The envelope's `pagination` block; page counts must be whole numbers. */
 export const PaginationSchema = v.looseObject({
-  currentPage: v.nullish(v.pipe(v.number(), v.integer(), v.minValue(0))),
-  size: v.nullish(v.number()),
-  totalPages: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  totalElements: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  currentPage: num(),
+  size: num(),
+  totalPages: v.custom<number>(isCount, 'a whole number >= 0'),
+  totalElements: v.custom<number>(isCount, 'a whole number >= 0'),
   sort: v.nullish(v.array(v.looseObject({ property: text(), direction: text() }))),
 });

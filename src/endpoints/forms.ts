@@ -1,8 +1,7 @@
 /** Forms (eCRFs) of a study. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { bool, num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A form (eCRF definition). */
 export const FormSchema = v.looseObject({
@@ -28,8 +27,12 @@ export const FormSchema = v.looseObject({
 export type Form = v.InferOutput<typeof FormSchema>;
 
 /** `client.forms`. */
-export class FormsEndpoint extends StudyResource<Form> {
-  constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'forms', idField: 'formId', schema: FormSchema, noun: 'form' });
-  }
-}
+export type FormsEndpoint = StudyResource<Form>;
+
+/** Where `client.forms` lives and how `get` finds one. */
+export const formsSpec: ResourceSpec<Form> = {
+  segment: 'forms',
+  idField: 'formId',
+  schema: FormSchema,
+  noun: 'form',
+};

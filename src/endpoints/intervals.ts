@@ -1,8 +1,7 @@
 /** Intervals (visit definitions) of a study. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { bool, num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A form scheduled in an interval. */
 export const IntervalFormSchema = v.looseObject({ formId: num(), formKey: text(), formName: text() });
@@ -35,8 +34,12 @@ export const IntervalSchema = v.looseObject({
 export type Interval = v.InferOutput<typeof IntervalSchema>;
 
 /** `client.intervals`. */
-export class IntervalsEndpoint extends StudyResource<Interval> {
-  constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'intervals', idField: 'intervalId', schema: IntervalSchema, noun: 'interval' });
-  }
-}
+export type IntervalsEndpoint = StudyResource<Interval>;
+
+/** Where `client.intervals` lives and how `get` finds one. */
+export const intervalsSpec: ResourceSpec<Interval> = {
+  segment: 'intervals',
+  idField: 'intervalId',
+  schema: IntervalSchema,
+  noun: 'interval',
+};

@@ -1,8 +1,7 @@
 /** Queries (data clarification annotations) of a study. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { bool, num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** One comment in a query's thread. */
 export const QueryCommentSchema = v.looseObject({
@@ -36,8 +35,12 @@ export const QuerySchema = v.looseObject({
 export type Query = v.InferOutput<typeof QuerySchema>;
 
 /** `client.queries`. */
-export class QueriesEndpoint extends StudyResource<Query> {
-  constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'queries', idField: 'annotationId', schema: QuerySchema, noun: 'query' });
-  }
-}
+export type QueriesEndpoint = StudyResource<Query>;
+
+/** Where `client.queries` lives and how `get` finds one. */
+export const queriesSpec: ResourceSpec<Query> = {
+  segment: 'queries',
+  idField: 'annotationId',
+  schema: QuerySchema,
+  noun: 'query',
+};

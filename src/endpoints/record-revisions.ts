@@ -1,8 +1,7 @@
 /** Record revisions: the audit trail of every record change. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { bool, num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** One revision of a record. */
 export const RecordRevisionSchema = v.looseObject({
@@ -29,13 +28,12 @@ export const RecordRevisionSchema = v.looseObject({
 export type RecordRevision = v.InferOutput<typeof RecordRevisionSchema>;
 
 /** `client.recordRevisions`. */
-export class RecordRevisionsEndpoint extends StudyResource<RecordRevision> {
-  constructor(ctx: ClientContext) {
-    super(ctx, {
-      segment: 'recordRevisions',
-      idField: 'recordRevisionId',
-      schema: RecordRevisionSchema,
-      noun: 'record revision',
-    });
-  }
-}
+export type RecordRevisionsEndpoint = StudyResource<RecordRevision>;
+
+/** Where `client.recordRevisions` lives and how `get` finds one. */
+export const recordRevisionsSpec: ResourceSpec<RecordRevision> = {
+  segment: 'recordRevisions',
+  idField: 'recordRevisionId',
+  schema: RecordRevisionSchema,
+  noun: 'record revision',
+};

@@ -28,7 +28,7 @@ export const RecordSchema = v.looseObject({
   visitId: num(),
   parentRecordId: num(),
   keywords: v.nullish(v.array(KeywordSchema)),
-  recordData: v.nullish(v.record(v.string(), v.unknown())),
+  recordData: v.nullish(v.looseObject({})),
 });
 /** A record. Values live in `recordData`, keyed by variable name. */
 export type Record_ = v.InferOutput<typeof RecordSchema>;
@@ -104,6 +104,20 @@ function checkData(data: unknown, what: string): RecordValues {
   return data as RecordValues;
 }
 
+const FORM = ['formKey', 'formId'];
+const SITE = ['siteName', 'siteId'];
+const SUBJECT = ['subjectKey', 'subjectId', 'subjectOid'];
+const INTERVAL = ['intervalName', 'intervalId'];
+
+/** One builder for the three shapes: exactly one reference of each group, and non-empty data. */
+function build(what: string, input: object, groups: readonly string[][]): RecordCreateItem {
+  const raw = input as Record<string, unknown>;
+  const item: Record<string, unknown> = {};
+  for (const keys of groups) Object.assign(item, pickOne(raw, keys, what));
+  item.data = checkData(raw.data, what);
+  return item as unknown as RecordCreateItem;
+}
+
 /**
  * Builds a subject registration: a record on the registration form at a site. The server assigns
  * the subject key, so none may be given.
@@ -111,16 +125,12 @@ function checkData(data: unknown, what: string): RecordValues {
  */
 export function registerSubject(input: FormRef & SiteRef & { data: RecordValues }): RecordCreateItem {
   const raw = input as unknown as Record<string, unknown>;
-  if (raw.subjectKey !== undefined || raw.subjectId !== undefined || raw.subjectOid !== undefined) {
+  if (SUBJECT.some((key) => raw[key] !== undefined)) {
     throw new ConfigurationError(
       'registerSubject: a registration must not carry a subject key; the server assigns it',
     );
   }
-  return {
-    ...pickOne(raw, ['formKey', 'formId'], 'registerSubject'),
-    ...pickOne(raw, ['siteName', 'siteId'], 'registerSubject'),
-    data: checkData(input.data, 'registerSubject'),
-  } as RecordCreateItem;
+  return build('registerSubject', input, [FORM, SITE]);
 }
 
 /**
@@ -130,13 +140,7 @@ export function registerSubject(input: FormRef & SiteRef & { data: RecordValues 
 export function updateScheduledRecord(
   input: FormRef & SubjectRef & IntervalRef & { data: RecordValues },
 ): RecordCreateItem {
-  const raw = input as unknown as Record<string, unknown>;
-  return {
-    ...pickOne(raw, ['formKey', 'formId'], 'updateScheduledRecord'),
-    ...pickOne(raw, ['subjectKey', 'subjectId', 'subjectOid'], 'updateScheduledRecord'),
-    ...pickOne(raw, ['intervalName', 'intervalId'], 'updateScheduledRecord'),
-    data: checkData(input.data, 'updateScheduledRecord'),
-  } as RecordCreateItem;
+  return build('updateScheduledRecord', input, [FORM, SUBJECT, INTERVAL]);
 }
 
 /**
@@ -144,12 +148,7 @@ export function updateScheduledRecord(
  * @example createRecord({ formKey: 'AE', subjectKey: '01-001', data: { AETERM: 'Headache' } })
  */
 export function createRecord(input: FormRef & SubjectRef & { data: RecordValues }): RecordCreateItem {
-  const raw = input as unknown as Record<string, unknown>;
-  return {
-    ...pickOne(raw, ['formKey', 'formId'], 'createRecord'),
-    ...pickOne(raw, ['subjectKey', 'subjectId', 'subjectOid'], 'createRecord'),
-    data: checkData(input.data, 'createRecord'),
-  } as RecordCreateItem;
+  return build('createRecord', input, [FORM, SUBJECT]);
 }
 
 /** Options of `records.create`. */
@@ -165,12 +164,12 @@ function checkItem(item: unknown, index: number): RecordCreateItem {
   if (typeof item !== 'object' || item === null || Array.isArray(item))
     throw new ConfigurationError(`${what} must be an object`);
   const raw = item as Record<string, unknown>;
-  pickOne(raw, ['formKey', 'formId'], what);
+  pickOne(raw, FORM, what);
   checkData(raw.data, what);
   const isRegistration = raw.siteName !== undefined || raw.siteId !== undefined;
   if (isRegistration && raw.subjectKey !== undefined) {
     throw new ConfigurationError(
-      `${what}: a registration (with a site) must not carry subjectKey; the server assigns it`,
+      `${what}: a registration must not carry a subject key; the server assigns it`,
     );
   }
   return item as RecordCreateItem;

@@ -4,7 +4,7 @@
  */
 import * as v from 'valibot';
 import type { ClientContext } from '../core/context.js';
-import { ConfigurationError, NotFoundError, ResponseValidationError } from '../core/errors.js';
+import { ConfigurationError, NotFoundError } from '../core/errors.js';
 import { type FilterInput, renderFilter, renderSort, type SortInput } from '../core/filters.js';
 import { type FetchedPage, type PageFetcher, Paginator } from '../core/pagination.js';
 import { type AnySchema, parseResponse } from '../core/schema.js';
@@ -99,18 +99,6 @@ export function listPath<T>(
     for (const [key, value] of Object.entries(extra)) if (value !== undefined) params.set(key, value);
     const body = await ctx.transport.request({ method: 'GET', path, searchParams: params, signal, onStatus });
     const info = { method: 'GET', url: ctx.transport.apiRoot + path };
-    if (
-      typeof body !== 'object' ||
-      body === null ||
-      !('pagination' in body) ||
-      typeof body.pagination !== 'object'
-    ) {
-      throw new ResponseValidationError(
-        `Page ${page} of ${spec.noun} listing has no pagination block`,
-        [],
-        info,
-      );
-    }
     const parsed = parseResponse(envelope, body, `${spec.noun} page ${page}`, info) as {
       data: T[];
       pagination: { totalPages: number; totalElements: number };

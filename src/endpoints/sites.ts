@@ -1,8 +1,7 @@
 /** Sites of a study. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A site. */
 export const SiteSchema = v.looseObject({
@@ -17,8 +16,12 @@ export const SiteSchema = v.looseObject({
 export type Site = v.InferOutput<typeof SiteSchema>;
 
 /** `client.sites`. */
-export class SitesEndpoint extends StudyResource<Site> {
-  constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'sites', idField: 'siteId', schema: SiteSchema, noun: 'site' });
-  }
-}
+export type SitesEndpoint = StudyResource<Site>;
+
+/** Where `client.sites` lives and how `get` finds one. */
+export const sitesSpec: ResourceSpec<Site> = {
+  segment: 'sites',
+  idField: 'siteId',
+  schema: SiteSchema,
+  noun: 'site',
+};

@@ -1,8 +1,7 @@
 /** Subjects of a study. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { bool, KeywordSchema, num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A subject. */
 export const SubjectSchema = v.looseObject({
@@ -23,14 +22,13 @@ export const SubjectSchema = v.looseObject({
 export type Subject = v.InferOutput<typeof SubjectSchema>;
 
 /** `client.subjects`: `get` takes a subject key (string) or a subject id (number). */
-export class SubjectsEndpoint extends StudyResource<Subject> {
-  constructor(ctx: ClientContext) {
-    super(ctx, {
-      segment: 'subjects',
-      idField: 'subjectKey',
-      numericIdField: 'subjectId',
-      schema: SubjectSchema,
-      noun: 'subject',
-    });
-  }
-}
+export type SubjectsEndpoint = StudyResource<Subject>;
+
+/** Where `client.subjects` lives and how `get` finds one. */
+export const subjectsSpec: ResourceSpec<Subject> = {
+  segment: 'subjects',
+  idField: 'subjectKey',
+  numericIdField: 'subjectId',
+  schema: SubjectSchema,
+  noun: 'subject',
+};

@@ -56,9 +56,7 @@ export class UsersEndpoint extends StudyResource<User> {
   /** Lists users; `includeInactive` adds users no longer active. */
   override list(studyKey: string, options: UserListOptions = {}): Paginator<User> {
     if ((options as ListOptions).filter !== undefined) {
-      throw new ConfigurationError(
-        'users.list takes no filter (the API rejects one); filter the results instead',
-      );
+      throw new ConfigurationError('users.list takes no filter (the API rejects one)');
     }
     const extra =
       options.includeInactive === undefined ? {} : { includeInactive: String(options.includeInactive) };

@@ -1,8 +1,7 @@
 /** Variables (questions/fields) of a study's forms. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { bool, num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A variable (a field on a form). */
 export const VariableSchema = v.looseObject({
@@ -27,8 +26,12 @@ export const VariableSchema = v.looseObject({
 export type Variable = v.InferOutput<typeof VariableSchema>;
 
 /** `client.variables`. */
-export class VariablesEndpoint extends StudyResource<Variable> {
-  constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'variables', idField: 'variableId', schema: VariableSchema, noun: 'variable' });
-  }
-}
+export type VariablesEndpoint = StudyResource<Variable>;
+
+/** Where `client.variables` lives and how `get` finds one. */
+export const variablesSpec: ResourceSpec<Variable> = {
+  segment: 'variables',
+  idField: 'variableId',
+  schema: VariableSchema,
+  noun: 'variable',
+};

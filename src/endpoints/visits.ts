@@ -1,8 +1,7 @@
 /** Visits (subject visit instances) of a study. */
 import * as v from 'valibot';
-import type { ClientContext } from '../core/context.js';
 import { bool, num, text } from './fields.js';
-import { StudyResource } from './resource.js';
+import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A visit (one subject's instance of an interval). */
 export const VisitSchema = v.looseObject({
@@ -26,8 +25,12 @@ export const VisitSchema = v.looseObject({
 export type Visit = v.InferOutput<typeof VisitSchema>;
 
 /** `client.visits`. */
-export class VisitsEndpoint extends StudyResource<Visit> {
-  constructor(ctx: ClientContext) {
-    super(ctx, { segment: 'visits', idField: 'visitId', schema: VisitSchema, noun: 'visit' });
-  }
-}
+export type VisitsEndpoint = StudyResource<Visit>;
+
+/** Where `client.visits` lives and how `get` finds one. */
+export const visitsSpec: ResourceSpec<Visit> = {
+  segment: 'visits',
+  idField: 'visitId',
+  schema: VisitSchema,
+  noun: 'visit',
+};

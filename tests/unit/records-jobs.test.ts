@@ -81,7 +81,7 @@ describe('records.create', () => {
     );
     await expect(
       client.records.create('DEMO', [{ formKey: 'REG', siteName: 'A', subjectKey: 'X', data: { a: 1 } }]),
-    ).rejects.toThrow(/must not carry subjectKey/);
+    ).rejects.toThrow(/must not carry a subject key/);
     await expect(
       client.records.create('DEMO', [good], { emailNotify: 'a@b.org\r\nBcc: evil@x.org' }),
     ).rejects.toThrow(/no line breaks/);
