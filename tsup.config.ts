@@ -15,6 +15,7 @@ const entry = {
   'storage/sqlite/d1': 'src/storage/sqlite/d1.ts',
   'storage/sqlite/durable-object': 'src/storage/sqlite/durable-object.ts',
   'storage/sqlite/sql-js': 'src/storage/sqlite/sql-js.ts',
+  'plugins/sync/index': 'src/plugins/sync/index.ts',
 };
 
 export default defineConfig([

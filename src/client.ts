@@ -1,8 +1,7 @@
 /** The `Imednet` client: every endpoint, one transport, and the plugin host. */
-import type { Hooks } from 'ky';
 import { type ImednetOptions, resolveOptions } from './core/config.js';
 import type { ClientContext } from './core/context.js';
-import type { Constructor, Plugin, PluginExtensions } from './core/plugins.js';
+import type { Constructor, Plugin, PluginExtensions, RequestHooks } from './core/plugins.js';
 import { Transport } from './core/transport.js';
 import { type CodingsEndpoint, codingsSpec } from './endpoints/codings.js';
 import { type FormsEndpoint, formsSpec } from './endpoints/forms.js';
@@ -131,7 +130,7 @@ export class Imednet {
    * Adds ky request hooks (`beforeRequest`, `afterResponse`, `beforeRetry`, `beforeError`), e.g. from a plugin.
    * @example client.addHooks({ afterResponse: [(_req, _opts, res) => { metrics.count(res.status) }] })
    */
-  addHooks(hooks: Hooks): void {
+  addHooks(hooks: RequestHooks): void {
     this.#transport.addHooks(hooks);
   }
 

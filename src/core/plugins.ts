@@ -22,3 +22,23 @@ export type PluginExtensions<T extends readonly Plugin[]> =
 
 /** A class constructor producing `T`. */
 export type Constructor<T> = new (...args: any[]) => T;
+
+/**
+ * Request hooks a plugin can add: ky's own hooks, described here without naming ky's types so the
+ * published declarations load in CommonJS projects too (ky's types are ESM-only). Each function
+ * receives exactly what ky passes to the hook of the same name.
+ */
+export interface RequestHooks {
+  /** Before each attempt: `(request, options, { retryCount })`; may return a Request or a Response. */
+  beforeRequest?: Array<(request: Request, options: any, state: { retryCount: number }) => unknown>;
+  /** After each response: `(request, options, response, { retryCount })`; may return a Response. */
+  afterResponse?: Array<
+    (request: Request, options: any, response: Response, state: { retryCount: number }) => unknown
+  >;
+  /** Before each retry: `({ request, options, error, retryCount })`. */
+  beforeRetry?: Array<
+    (state: { request: Request; options: any; error: Error; retryCount: number }) => unknown
+  >;
+  /** Before an HTTP error is thrown: `(error, { retryCount })`; returns the error to throw. */
+  beforeError?: Array<(error: any, state: { retryCount: number }) => any>;
+}

@@ -20,6 +20,7 @@ import {
   ResponseValidationError,
   TimeoutError,
 } from './errors.js';
+import type { RequestHooks } from './plugins.js';
 import { redactUrl, scrubSecrets } from './redact.js';
 
 /** One structured event per HTTP attempt, given to the `logger` option. Holds no credential. */
@@ -53,7 +54,7 @@ export interface TransportSettings {
   maxRetryAfter: number;
   timeout: number;
   logger?: Logger;
-  hooks?: Hooks;
+  hooks?: RequestHooks;
 }
 
 /** One call through the transport. */
@@ -94,14 +95,14 @@ export class Transport {
       fetch: (input, init) => (settings.fetch ?? globalThis.fetch)(input, init),
       timeout: settings.timeout,
       throwHttpErrors: true,
-      hooks: settings.hooks ?? {},
+      hooks: (settings.hooks ?? {}) as Hooks,
       headers: { accept: 'application/json' },
     });
   }
 
   /** Adds ky hooks (from plugins); they run before the SDK's own per-request hooks. */
-  addHooks(hooks: Hooks): void {
-    this.#ky = this.#ky.extend({ hooks });
+  addHooks(hooks: RequestHooks): void {
+    this.#ky = this.#ky.extend({ hooks: hooks as Hooks });
   }
 
   /** The API root this transport talks to. */

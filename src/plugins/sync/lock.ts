@@ -1,0 +1,216 @@
+/**
+ * One writer per study. Three layers, each used when it applies:
+ * - an in-realm queue per storage adapter, so writers in one process or page never race at all;
+ * - the Web Locks API (`navigator.locks`) where the host has it: browser tabs and workers of one origin,
+ *   released at once when a tab closes;
+ * - a lock kept in the store itself (`tryLock`/`unlock`) when the adapter is shared between processes
+ *   (SQLite files; IndexedDB where there are no Web Locks), renewed by a heartbeat and checked before
+ *   every write, so an expired holder stops instead of interleaving its writes with the next one's.
+ * Readers take no lock.
+ */
+import { AbortError, ConfigurationError } from '../../core/errors.js';
+import type { StorageAdapter } from '../../storage/types.js';
+import { LockLostError, LockTimeoutError } from './errors.js';
+
+/** Which cross-context lock to take on top of the in-realm queue. */
+export type LockMode = 'auto' | 'web-locks' | 'store' | 'local';
+
+/** Options of the writer lock. */
+export interface WriterLockOptions {
+  /**
+   * `auto` (default): Web Locks where the host has them, plus the store's lock when the adapter is
+   * shared and offers one (except IndexedDB under Web Locks, which already span its tabs). `web-locks` / `store` force one; `local` uses only the
+   * in-realm queue (a single process or page).
+   */
+  mode?: LockMode;
+  /** Lifetime of the store lock without a heartbeat, in ms (default 30000); a crashed holder frees it after this. */
+  ttlMs?: number;
+  /** Longest wait for the lock before `LockTimeoutError`, in ms (default 600000). */
+  timeoutMs?: number;
+}
+
+/** A held writer lock, as a sync run sees it. */
+export interface HeldLock {
+  /**
+   * Call before every write: throws `AbortError` if the run was aborted and `LockLostError` if the
+   * lock was lost; renews the store lock when it is due.
+   */
+  check(): Promise<void>;
+}
+
+interface WebLockManager {
+  request(
+    name: string,
+    options: { signal?: AbortSignal },
+    callback: () => Promise<unknown>,
+  ): Promise<unknown>;
+}
+
+const queues = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+function webLocks(): WebLockManager | undefined {
+  const nav = (globalThis as { navigator?: { locks?: WebLockManager } }).navigator;
+  return nav?.locks && typeof nav.locks.request === 'function' ? nav.locks : undefined;
+}
+
+function ownerId(): string {
+  const crypto = (globalThis as { crypto?: { randomUUID?: () => string } }).crypto;
+  return crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function aborted(signal: AbortSignal | undefined, what: string): AbortError {
+  return new AbortError(`${what} was aborted`, { cause: signal?.reason });
+}
+
+async function inRealmQueue<T>(
+  storage: StorageAdapter,
+  name: string,
+  signal: AbortSignal | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  let byName = queues.get(storage);
+  if (!byName) {
+    byName = new Map();
+    queues.set(storage, byName);
+  }
+  const previous = byName.get(name) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const tail = previous.then(() => mine);
+  byName.set(name, tail);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(aborted(signal, 'Waiting for the writer lock'));
+      const onAbort = () => reject(aborted(signal, 'Waiting for the writer lock'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      previous.then(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+    return await fn();
+  } finally {
+    release();
+    if (byName.get(name) === tail) byName.delete(name);
+  }
+}
+
+async function withStoreLock<T>(
+  storage: StorageAdapter,
+  name: string,
+  ttlMs: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  fn: (lock: HeldLock) => Promise<T>,
+): Promise<T> {
+  const tryLock = storage.tryLock!.bind(storage);
+  const owner = ownerId();
+  const started = Date.now();
+  for (let attempt = 0; ; attempt++) {
+    if (signal?.aborted) throw aborted(signal, 'Waiting for the writer lock');
+    if (await tryLock(name, owner, ttlMs)) break;
+    if (Date.now() - started >= timeoutMs) throw new LockTimeoutError(name, Date.now() - started);
+    const ceiling = Math.min(1000, 25 * 2 ** Math.min(attempt, 6));
+    await sleep(ceiling / 2 + Math.random() * (ceiling / 2), signal);
+  }
+  let renewedAt = Date.now();
+  let lost = false;
+  const renew = async () => {
+    try {
+      if (await tryLock(name, owner, ttlMs)) renewedAt = Date.now();
+      else lost = true;
+    } catch {
+      // A failed renewal is retried by the next beat; the lock expires only after ttlMs.
+    }
+  };
+  const beat = setInterval(() => void renew(), Math.max(50, Math.floor(ttlMs / 3)));
+  (beat as { unref?: () => void }).unref?.();
+  const held: HeldLock = {
+    async check() {
+      if (signal?.aborted) throw aborted(signal, 'The sync');
+      if (!lost && Date.now() - renewedAt > ttlMs / 6) await renew();
+      if (lost || Date.now() - renewedAt >= ttlMs) {
+        lost = true;
+        throw new LockLostError(name);
+      }
+    },
+  };
+  try {
+    return await fn(held);
+  } finally {
+    clearInterval(beat);
+    await storage.unlock?.(name, owner).catch(() => undefined);
+  }
+}
+
+function signalOnly(signal: AbortSignal | undefined): HeldLock {
+  return {
+    async check() {
+      if (signal?.aborted) throw aborted(signal, 'The sync');
+    },
+  };
+}
+
+/**
+ * Runs `fn` as the only writer of `name` on this storage. Waits for another writer to finish rather
+ * than failing; fails only on abort, on `timeoutMs` or when the lock is lost mid-run.
+ */
+export async function withWriterLock<T>(
+  storage: StorageAdapter,
+  name: string,
+  options: WriterLockOptions,
+  signal: AbortSignal | undefined,
+  fn: (lock: HeldLock) => Promise<T>,
+): Promise<T> {
+  const mode = options.mode ?? 'auto';
+  const ttlMs = options.ttlMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  const locks = webLocks();
+  const useWeb = mode === 'web-locks' || (mode === 'auto' && locks !== undefined);
+  const canStore = typeof storage.tryLock === 'function' && storage.capabilities.locks;
+  // Web Locks span exactly the contexts that share an origin's IndexedDB; any other shared store
+  // (a SQLite file used by several processes) also needs its own lock.
+  const webCoversStore = useWeb && storage.name.startsWith('indexeddb');
+  const useStore =
+    mode === 'store' || (mode === 'auto' && canStore && storage.capabilities.shared && !webCoversStore);
+  if (useWeb && !locks)
+    throw new ConfigurationError('lock mode "web-locks": this host has no navigator.locks');
+  if (useStore && !canStore) {
+    throw new ConfigurationError(`lock mode "store": the ${storage.name} adapter offers no tryLock/unlock`);
+  }
+
+  const inner = (): Promise<T> =>
+    useStore ? withStoreLock(storage, name, ttlMs, timeoutMs, signal, fn) : fn(signalOnly(signal));
+  const outer = (): Promise<T> => {
+    if (!useWeb || !locks) return inner();
+    let result!: T;
+    const options: { signal?: AbortSignal } = {};
+    if (signal) options.signal = signal;
+    return locks
+      .request(name, options, async () => {
+        result = await inner();
+      })
+      .then(
+        () => result,
+        (error: unknown) => {
+          if (signal?.aborted && !(error instanceof AbortError)) throw aborted(signal, 'The sync');
+          throw error;
+        },
+      );
+  };
+  return inRealmQueue(storage, name, signal, outer);
+}

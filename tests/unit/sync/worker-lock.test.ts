@@ -1,0 +1,232 @@
+// idb recognises IndexedDB objects by the global IDB* classes: fake-indexeddb goes in as the globals.
+import 'fake-indexeddb/auto';
+import { join } from 'node:path';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { AbortError } from '../../../src/core/errors.js';
+import {
+  LockLostError,
+  LockTimeoutError,
+  type SyncProgressEvent,
+  SyncWorker,
+  type SyncWorkerReport,
+} from '../../../src/plugins/sync/index.js';
+import { indexedDbStorage } from '../../../src/storage/indexeddb.js';
+import { memoryStorage } from '../../../src/storage/memory.js';
+import { betterSqliteStorage } from '../../../src/storage/sqlite/better-sqlite3.js';
+import type { StorageAdapter } from '../../../src/storage/types.js';
+import { createFakeStudy, createMockApi } from '../../../src/testing/index.js';
+import { cleanTemporary, expectCacheEqualsServer, makeClient, setup, tempDir } from './helpers.js';
+
+afterAll(cleanTemporary);
+afterEach(() => vi.unstubAllGlobals());
+
+/** Asserts that the runs in `events` never overlap: each start is followed by its own done. */
+function expectNoInterleaving(events: readonly (SyncProgressEvent & { who: string })[]) {
+  let open: string | undefined;
+  for (const e of events) {
+    if (e.type === 'start') {
+      expect(open, 'a run started while another was writing').toBeUndefined();
+      open = e.who;
+    } else {
+      expect(e.who).toBe(open);
+      if (e.type === 'done') open = undefined;
+    }
+  }
+}
+
+describe('SyncWorker', () => {
+  it('runOnce syncs every study and reports failures without throwing', async () => {
+    const a = createFakeStudy({ studyKey: 'AAA', records: 200, seed: 1 });
+    const b = createFakeStudy({ studyKey: 'BBB', records: 300, seed: 2 });
+    const api = createMockApi([a, b]);
+    const client = makeClient(api, memoryStorage());
+    const reports: SyncWorkerReport[] = [];
+    const worker = new SyncWorker(client, {
+      studyKeys: ['AAA', 'BBB', 'NOPE'],
+      onRun: (r) => reports.push(r),
+    });
+    const first = await worker.runOnce();
+    expect(first.map((r) => r.studyKey)).toEqual(['AAA', 'BBB', 'NOPE']);
+    expect(first[0]?.result).toMatchObject({ mode: 'full', stored: expect.any(Number) });
+    expect(first[2]?.error).toBeDefined();
+    expect(reports).toEqual(first);
+    await expectCacheEqualsServer(client.cache, a);
+    await expectCacheEqualsServer(client.cache, b);
+    const second = await worker.runOnce();
+    expect(second[1]?.result).toMatchObject({ mode: 'incremental' });
+    expect((await client.cache.ledger.get('NOPE', 'records')).status).toBe('failed');
+  });
+
+  it('runForever repeats until stop(); stop aborts the run in flight and keeps the watermark', async () => {
+    const storage = memoryStorage();
+    const { study, api, client } = setup(storage, { records: 400 });
+    let rounds = 0;
+    const worker = new SyncWorker(client.cache, {
+      studyKeys: 'DEMO',
+      intervalMs: 5,
+      onRun: () => {
+        rounds++;
+        if (rounds === 3) worker.stop();
+      },
+    });
+    await worker.runForever();
+    expect(rounds).toBe(3);
+    expect(worker.stopped).toBe(true);
+    await expectCacheEqualsServer(client.cache, study);
+
+    const watermark = (await client.cache.ledger.get('DEMO', 'records')).lastTimestamp;
+    api.setFaults({ latencyMs: 200 });
+    const controller = new AbortController();
+    const slow = new SyncWorker(client.cache, {
+      studyKeys: 'DEMO',
+      signal: controller.signal,
+      scope: 'study',
+    });
+    study.setNow('2025-05-05 05:05:05');
+    study.updateRecord(7, { recordStatus: 'Record Locked' });
+    const forever = slow.runForever();
+    setTimeout(() => controller.abort(), 50);
+    await forever;
+    expect((await client.cache.ledger.get('DEMO', 'records')).lastTimestamp).toBe(watermark);
+    const stopped = await slow.runOnce();
+    expect(stopped).toEqual([]);
+  });
+
+  it('the study scope syncs every stream', async () => {
+    const { client } = setup(memoryStorage(), { records: 100 });
+    const worker = new SyncWorker(client, { studyKeys: 'DEMO', scope: 'study' });
+    const [report] = await worker.runOnce();
+    expect(Object.keys((report!.result as { streams: object }).streams)).toHaveLength(8);
+  });
+});
+
+describe('one writer per study', () => {
+  it('two clients on one in-memory store take turns', async () => {
+    const storage = memoryStorage();
+    const { study, api } = setup(storage, { records: 3000 }, { faults: { latencyMs: 1 } });
+    const events: (SyncProgressEvent & { who: string })[] = [];
+    const one = makeClient(api, storage, {
+      batchSize: 500,
+      onProgress: (e) => events.push({ ...e, who: 'one' }),
+    });
+    const two = makeClient(api, storage, {
+      batchSize: 500,
+      onProgress: (e) => events.push({ ...e, who: 'two' }),
+    });
+    const [a, b] = await Promise.all([one.cache.syncRecords('DEMO'), two.cache.syncRecords('DEMO')]);
+    expect([a.mode, b.mode].sort()).toEqual(['full', 'incremental']);
+    expectNoInterleaving(events);
+    await expectCacheEqualsServer(one.cache, study);
+  });
+
+  it('two connections to one SQLite file take turns through the store lock', async () => {
+    const file = join(tempDir(), 'shared.db');
+    const s1 = betterSqliteStorage({ filename: file });
+    const s2 = betterSqliteStorage({ filename: file });
+    const { study, api } = setup(s1, { records: 3000 }, { faults: { latencyMs: 1 } });
+    const events: (SyncProgressEvent & { who: string })[] = [];
+    const one = makeClient(api, s1, { batchSize: 500, onProgress: (e) => events.push({ ...e, who: 'one' }) });
+    const two = makeClient(api, s2, { batchSize: 500, onProgress: (e) => events.push({ ...e, who: 'two' }) });
+    try {
+      await Promise.all([one.cache.syncStudy('DEMO'), two.cache.syncStudy('DEMO')]);
+      expectNoInterleaving(events);
+      await expectCacheEqualsServer(two.cache, study);
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  });
+
+  it('waits for a lock held elsewhere, takes it over once it expires, and times out when told to', async () => {
+    const file = join(tempDir(), 'locked.db');
+    const storage = betterSqliteStorage({ filename: file });
+    const { study, client } = setup(storage, { records: 100 }, {}, { lock: { timeoutMs: 150 } });
+    try {
+      expect(await storage.tryLock!('imednet-sync:DEMO', 'a-crashed-process', 60_000)).toBe(true);
+      await expect(client.cache.syncRecords('DEMO')).rejects.toBeInstanceOf(LockTimeoutError);
+      await storage.unlock!('imednet-sync:DEMO', 'a-crashed-process');
+
+      expect(await storage.tryLock!('imednet-sync:DEMO', 'a-crashed-process', 300)).toBe(true);
+      const t0 = Date.now();
+      const patient = makeClient(createMockApi(study), storage, { lock: { timeoutMs: 5000 } });
+      await patient.cache.syncRecords('DEMO');
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+      await expectCacheEqualsServer(patient.cache, study);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('stops writing when the store lock is lost', async () => {
+    const file = join(tempDir(), 'lost.db');
+    const inner = betterSqliteStorage({ filename: file });
+    let steal = false;
+    const storage: StorageAdapter = {
+      ...inner,
+      name: inner.name,
+      capabilities: inner.capabilities,
+      tryLock: async (name, owner, ttl) => (steal ? false : inner.tryLock!(name, owner, ttl)),
+      unlock: (name, owner) => inner.unlock!(name, owner),
+    };
+    const { client } = setup(
+      storage,
+      { records: 3000 },
+      { faults: { latencyMs: 2 } },
+      {
+        batchSize: 500,
+        lock: { ttlMs: 300 },
+        onProgress: (e) => {
+          if (e.type === 'stored') steal = true;
+        },
+      },
+    );
+    try {
+      await expect(client.cache.syncRecords('DEMO')).rejects.toBeInstanceOf(LockLostError);
+      const stored = await client.cache.counts('DEMO');
+      expect(stored.records).toBeLessThan(3000);
+      // A lost lock is not recorded as this run's failure: the ledger belongs to the new holder.
+      expect((await client.cache.ledger.get('DEMO', 'records')).status).toBe('running');
+    } finally {
+      await inner.close();
+    }
+  });
+
+  it('uses the Web Locks API where the host has it, and then no store lock for IndexedDB', async () => {
+    const names: string[] = [];
+    let held = Promise.resolve();
+    vi.stubGlobal('navigator', {
+      locks: {
+        request(name: string, _options: object, callback: () => Promise<unknown>) {
+          names.push(name);
+          const run = held.then(callback);
+          held = run.then(
+            () => undefined,
+            () => undefined,
+          );
+          return run;
+        },
+      },
+    });
+    const inner = indexedDbStorage({ name: 'web-locks', indexedDB: new IDBFactory(), IDBKeyRange });
+    const tryLock = vi.fn(inner.tryLock!.bind(inner));
+    const storage: StorageAdapter = { ...inner, name: inner.name, capabilities: inner.capabilities, tryLock };
+    const { study, client } = setup(storage, { records: 200 });
+    await Promise.all([client.cache.syncRecords('DEMO'), client.cache.syncRecords('DEMO')]);
+    expect(names).toEqual(['imednet-sync:DEMO', 'imednet-sync:DEMO']);
+    expect(tryLock).not.toHaveBeenCalled();
+    await expectCacheEqualsServer(client.cache, study);
+    await inner.close();
+  });
+
+  it('an abort while waiting for the lock rejects with AbortError', async () => {
+    const storage = memoryStorage();
+    const { client } = setup(storage, { records: 2000 }, { faults: { latencyMs: 5 } });
+    const first = client.cache.syncRecords('DEMO');
+    const controller = new AbortController();
+    const second = client.cache.syncRecords('DEMO', { signal: controller.signal });
+    controller.abort();
+    await expect(second).rejects.toBeInstanceOf(AbortError);
+    await first;
+  });
+});
