@@ -5,7 +5,7 @@
  */
 
 const SECRET_QUERY =
-  /^(api[_-]?key|security[_-]?key|x-api-key|x-imn-security-key|token|access[_-]?token|secret|password|passwd|auth|authorization)$/i;
+  /^((x-)?(imn-)?(api|security)[_-]?key|(access[_-]?)?token|secret|pass(word|wd)|auth(orization)?)$/i;
 
 /** The mask put in place of a secret. */
 export const REDACTED = '[REDACTED]';

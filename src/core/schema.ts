@@ -1,6 +1,7 @@
 /**
  * Response validation with valibot. Failures become `ResponseValidationError` whose issues name
  * the path and the expected type but never copy the offending value (it may be patient data).
+
  */
 import * as v from 'valibot';
 import { type RequestInfo, ResponseValidationError, type ValidationIssue } from './errors.js';
@@ -21,7 +22,7 @@ export function parseResponse<T>(
   const first = issues[0];
   const more = result.issues.length > 1 ? ` (and ${result.issues.length - 1} more)` : '';
   throw new ResponseValidationError(
-    `The API's ${what} did not match the expected shape: ${first ? `${first.path || '(root)'}: ${first.message}` : 'unknown problem'}${more}`,
+    `The API's ${what} did not match its schema: ${first?.path || '(root)'}: ${first?.message}${more}`,
     issues,
     info,
   );

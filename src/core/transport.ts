@@ -320,7 +320,7 @@ async function readErrorDetail(response: Response, s: TransportSettings): Promis
 
 function safeCause(error: unknown, s: TransportSettings): Record<string, unknown> {
   const secrets = [s.apiKey, s.securityKey];
-  if (!(error instanceof Error)) return { message: 'non-error thrown by fetch' };
+  if (!(error instanceof Error)) return {};
   const out: Record<string, unknown> = { name: error.name, message: scrubSecrets(error.message, secrets) };
   const inner = (error as { cause?: unknown }).cause;
   if (isRecord(inner) && typeof inner.code === 'string') out.code = inner.code;
