@@ -1,7 +1,6 @@
 /**
  * Response validation with valibot. Failures become `ResponseValidationError` whose issues name
  * the path and the expected type but never copy the offending value (it may be patient data).
-
  */
 import * as v from 'valibot';
 import { type RequestInfo, ResponseValidationError, type ValidationIssue } from './errors.js';
