@@ -55,9 +55,9 @@ const SKIP_STREAM = flag('skip-stream');
 // A sample taken while other work kept more than this many cores busy is taken again (up to
 // NOISY_RETRIES times) and the quietest one is kept: the machine may be shared.
 const MAX_BACKGROUND = Number(option('max-background', '0.25'));
-const NOISY_RETRIES = Number(option('noisy-retries', '2'));
+const NOISY_RETRIES = Number(option('noisy-retries', '3'));
 // Before each sample, wait up to this many seconds for the rest of the machine to go quiet.
-const QUIET_WAIT_S = Number(option('quiet-wait', '90'));
+const QUIET_WAIT_S = Number(option('quiet-wait', '120'));
 const ONLY_STREAM = flag('only-stream');
 
 const TARGETS = {
