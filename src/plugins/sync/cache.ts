@@ -101,6 +101,23 @@ class Run {
     }
   }
 
+  /** Emits `done` and describes the finished run as a {@link SyncResult}. */
+  finish(previousWatermark: string | null, watermark: string | null, resumed = false): SyncResult {
+    this.emit('done', 0);
+    return {
+      studyKey: this.studyKey,
+      stream: this.stream,
+      mode: this.mode,
+      fetched: this.fetched,
+      stored: this.stored,
+      deleted: this.deleted,
+      previousWatermark,
+      watermark,
+      resumed,
+      durationMs: this.durationMs,
+    };
+  }
+
   summary(): RunSummary {
     return {
       mode: this.mode,
@@ -502,19 +519,7 @@ export class SyncCache {
     };
     await lock.check();
     await storage.write([this.ledger.op(entry)]);
-    run.emit('done', 0);
-    return {
-      studyKey,
-      stream: 'records',
-      mode: 'full',
-      fetched: run.fetched,
-      stored: run.stored,
-      deleted: run.deleted,
-      previousWatermark: null,
-      watermark,
-      resumed,
-      durationMs: run.durationMs,
-    };
+    return run.finish(null, watermark, resumed);
   }
 
   async #incrementalRecords(
@@ -649,19 +654,7 @@ export class SyncCache {
       entry.metadata = { ...entry.metadata, lastRun: summary };
       return this.ledger.op(entry);
     });
-    run.emit('done', 0);
-    return {
-      studyKey,
-      stream: 'records',
-      mode: 'incremental',
-      fetched: run.fetched,
-      stored: run.stored,
-      deleted: run.deleted,
-      previousWatermark: since,
-      watermark,
-      resumed: false,
-      durationMs: run.durationMs,
-    };
+    return run.finish(since, watermark);
   }
 
   /**
@@ -916,19 +909,7 @@ export class SyncCache {
     await storage.write(ops);
     if (!keep) run.emit('stored', items.size);
     if (!keep && dropped > 0) run.emit('deleted', dropped);
-    run.emit('done', 0);
-    return {
-      studyKey,
-      stream,
-      mode: 'refresh',
-      fetched: run.fetched,
-      stored: run.stored,
-      deleted: run.deleted,
-      previousWatermark: start.lastTimestamp,
-      watermark: start.lastTimestamp,
-      resumed: false,
-      durationMs: run.durationMs,
-    };
+    return run.finish(start.lastTimestamp, start.lastTimestamp);
   }
 
   /**
@@ -981,19 +962,7 @@ export class SyncCache {
     await lock.check();
     await storage.write(ops);
     if (changed.size > 0) run.emit('stored', changed.size);
-    run.emit('done', 0);
-    return {
-      studyKey,
-      stream,
-      mode: 'incremental',
-      fetched: run.fetched,
-      stored: run.stored,
-      deleted: 0,
-      previousWatermark: since,
-      watermark,
-      resumed: false,
-      durationMs: run.durationMs,
-    };
+    return run.finish(since, watermark);
   }
 
   async #refreshDated(
@@ -1058,19 +1027,7 @@ export class SyncCache {
     await lock.check();
     await storage.write(ops);
     if (stale.length > 0) run.emit('deleted', stale.length);
-    run.emit('done', 0);
-    return {
-      studyKey,
-      stream,
-      mode: 'refresh',
-      fetched: run.fetched,
-      stored: run.stored,
-      deleted: run.deleted,
-      previousWatermark: start.lastTimestamp,
-      watermark,
-      resumed: false,
-      durationMs: run.durationMs,
-    };
+    return run.finish(start.lastTimestamp, watermark);
   }
 }
 
