@@ -31,8 +31,21 @@ npx biome check .
 step "build (tsup: ESM + CJS + types)"
 npx tsup --silent
 
+# Reports from an earlier run must not be counted in this one.
+mkdir -p .tmp
+rm -f .tmp/vitest-report.json "${IMEDNET_RUNTIMES_DIR:-${TMPDIR:-/tmp}}/imednet-runtimes/results.json"
+
+# Both suites run even when the first fails, so the closing count covers everything; the exit code
+# is non-zero when either failed.
+status=0
+
 step "unit, contract and reliability tests (vitest)"
-npx vitest run
+npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json || status=1
 
 step "runtime suite (the packed tarball in Node, Deno, Bun, workerd and Chromium; CDN import; package, bundle, size and example checks)"
-npx tsx scripts/runtimes.ts
+npx tsx scripts/runtimes.ts || status=1
+
+# The closing line, "tests: N passed, N failed, N skipped", counts every vitest test, runtime case
+# and package check.
+npx tsx scripts/test-summary.ts || status=1
+exit "$status"
