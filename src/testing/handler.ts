@@ -171,13 +171,14 @@ export function createMockApi(
       dataAttributes: resource === 'records' ? variableNames(study) : undefined,
       maxSize,
     });
-    const probe = spec.probe;
+    const { probe, candidates } = spec;
     const page = engine.run(
       {
         cacheKey: `${resource}\u0000${study.studyKey}\u0000${study.version}\u0000${includeInactive}`,
         list: spec.items(study, includeInactive),
         defaultSort: spec.defaultSort,
         probe: probe ? (position) => probe(study, position) : undefined,
+        candidates: candidates ? (filter) => candidates(study, filter) : undefined,
       },
       query,
     );

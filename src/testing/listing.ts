@@ -107,6 +107,36 @@ export interface ListSource {
   defaultSort: string;
   /** A cheaper item view for scans; must carry every filterable and sortable field. */
   probe?: ((position: number) => object | undefined) | undefined;
+  /**
+   * Ascending positions that may satisfy `filter` (a superset), or undefined to scan everything:
+   * the source's index, used by date-filtered listings such as an incremental sync's.
+   */
+  candidates?: ((filter: FilterExpression) => Iterable<number> | undefined) | undefined;
+}
+
+const DAY_PREFIX = /^\d{4}-\d{2}-\d{2}/;
+
+/**
+ * The earliest instant a filter lets through on the given timestamp attributes, or undefined when
+ * some OR branch has no `>=`, `>` or `==` bound on one of them. Filter values compare as text, and
+ * an API timestamp at or after a value starts with a day at or after the value's day, so midnight of
+ * that day is a safe bound.
+ */
+export function dateLowerBound(filter: FilterExpression, attributes: readonly string[]): number | undefined {
+  let bound = Number.POSITIVE_INFINITY;
+  for (const group of filter) {
+    let best: number | undefined;
+    for (const term of group) {
+      if (!attributes.includes(term.attribute)) continue;
+      if (term.operator !== '>=' && term.operator !== '>' && term.operator !== '==') continue;
+      const day = DAY_PREFIX.exec(term.value)?.[0];
+      const ms = day === undefined ? Number.NaN : Date.parse(`${day}T00:00:00Z`);
+      if (Number.isFinite(ms) && (best === undefined || ms > best)) best = ms;
+    }
+    if (best === undefined) return undefined;
+    bound = Math.min(bound, best);
+  }
+  return Number.isFinite(bound) ? bound : undefined;
 }
 
 /** Runs list queries, remembering the positions of a few recent filtered or sorted ones. */
@@ -162,8 +192,8 @@ export class ListEngine {
     const view = query.dataFilter || !source.probe ? (p: number) => list.at(p) : source.probe;
     const matched: number[] = [];
     const keys: unknown[][] = sort.map(() => []);
-    const n = list.length;
-    for (let p = 0; p < n; p++) {
+    const candidates = query.filter && source.candidates?.(query.filter);
+    for (const p of candidates ?? allPositions(list.length)) {
       const item = view(p) as Record<string, unknown> | undefined;
       if (!item) continue;
       if (query.filter && !matchesFilter(query.filter, item)) continue;
@@ -190,6 +220,10 @@ export class ListEngine {
     if (this.cache.size > this.capacity) this.cache.delete(this.cache.keys().next().value as string);
     return result;
   }
+}
+
+function* allPositions(n: number): Generator<number> {
+  for (let p = 0; p < n; p++) yield p;
 }
 
 // Nulls first, then numbers, booleans and strings each in their natural order.

@@ -59,6 +59,8 @@ const STATUS_WEIGHTS = [50, 25, 20, 5];
 const REASONS = ['Data entry error', 'Source document updated', 'Query response', 'Transcription error'];
 // Fraction of the timeline over which subjects enrol; later records are follow-up data.
 const ENROLMENT_SHARE = 0.6;
+/** The longest a base record is edited after its creation: its dateModified and revisions fall in it. */
+export const MAX_EDIT_MS = 14 * DAY;
 
 /** Produces records, record revisions and visits of the base study from their index. */
 export class RecordGenerator {
@@ -81,6 +83,27 @@ export class RecordGenerator {
   createdAt(i: number): number {
     const jitter = hash32(this.ctx.seed ^ SALT_TIME, i) / 4294967296;
     return this.ctx.startMs + Math.floor(i * this.slot + jitter * this.slot);
+  }
+
+  /**
+   * The first base record that may have been created, modified or revised at or after `ms`: every
+   * record before it was created before `ms - MAX_EDIT_MS`. Creation times rise with the index, so
+   * this is a binary search, the generator's only index.
+   */
+  firstIndexTouchedSince(ms: number): number {
+    let lo = 0;
+    let hi = this.ctx.recordCount;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.createdAt(mid) + MAX_EDIT_MS < ms) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Position of the first base revision of base record `i` (the total when `i` is past the end). */
+  firstRevisionOf(i: number): number {
+    return this.prefix()[Math.min(i, this.ctx.recordCount)] as number;
   }
 
   /** Index of the registration record of subject `j`, or -1 when there are too few records. */
@@ -132,7 +155,9 @@ export class RecordGenerator {
     const subject = this.subjects[subjectIndex] as ApiSubject;
     const created = this.createdAt(i);
     const end = ctx.startMs + ctx.spanMs;
-    const modified = r.chance(0.5) ? created : Math.min(end, created + r.int(1, 14 * 24 * 60) * MINUTE);
+    const modified = r.chance(0.5)
+      ? created
+      : Math.min(end, created + r.int(1, MAX_EDIT_MS / MINUTE) * MINUTE);
     const status = STATUSES[r.weighted(STATUS_WEIGHTS)] as string;
     const deleted = registered < 0 && r.chance(0.01);
     const keywords: ApiKeyword[] = r.chance(0.04) ? [keyword(r, formatTimestamp(modified))] : [];

@@ -1,6 +1,8 @@
 // What each list path serves, and which of its fields can be filtered and sorted on: the scalar
 // fields of the resource's schema (arrays and objects are neither filterable nor sortable).
 
+import type { FilterExpression } from './filter.js';
+import { dateLowerBound } from './listing.js';
 import type { FakeStudy } from './study.js';
 import type { LazyList } from './types.js';
 
@@ -18,6 +20,8 @@ export interface ResourceSpec {
   items(study: FakeStudy, includeInactive: boolean): LazyList<object>;
   /** A cheaper view of the item at `position` that still has every filterable field. */
   probe?(study: FakeStudy, position: number): object | undefined;
+  /** Ascending positions that may match `filter` (a superset), or undefined to scan all. */
+  candidates?(study: FakeStudy, filter: FilterExpression): Iterable<number> | undefined;
 }
 
 const set = (...names: string[]) => new Set(names);
@@ -244,6 +248,10 @@ export const RESOURCES: ReadonlyMap<string, ResourceSpec> = new Map(
         ),
         filterable: true,
         items: (s) => s.recordRevisions,
+        candidates: (s, filter) => {
+          const since = dateLowerBound(filter, ['dateCreated']);
+          return since === undefined ? undefined : s.recordRevisions.touchedSince(since);
+        },
       },
       {
         name: 'records',
@@ -270,6 +278,10 @@ export const RESOURCES: ReadonlyMap<string, ResourceSpec> = new Map(
         filterable: true,
         items: (s) => s.records,
         probe: (s, position) => s.records.headerAt(position),
+        candidates: (s, filter) => {
+          const since = dateLowerBound(filter, ['dateCreated', 'dateModified']);
+          return since === undefined ? undefined : s.records.touchedSince(since);
+        },
       },
     ] satisfies ResourceSpec[]
   ).map((spec) => [spec.name, spec]),

@@ -82,6 +82,17 @@ export interface RecordList extends LazyList<ApiRecord> {
   headerAt(position: number): ApiRecordHeader | undefined;
   /** Every live record without values, in recordId order. */
   headers(): Iterable<ApiRecordHeader>;
+  /**
+   * Positions, ascending, of every record whose dateCreated or dateModified may be at or after
+   * `ms`: a superset that spares a date-filtered listing from reading the whole study.
+   */
+  touchedSince(ms: number): Iterable<number>;
+}
+
+/** The record revisions of a study, in recordRevisionId order. */
+export interface RevisionList extends LazyList<ApiRecordRevision> {
+  /** Positions, ascending, of every revision whose dateCreated may be at or after `ms` (a superset). */
+  touchedSince(ms: number): Iterable<number>;
 }
 
 /** Changes to a record; `recordData` is merged into the current values. */
@@ -108,7 +119,7 @@ export interface FakeStudy {
   readonly codings: readonly ApiCoding[];
   readonly visits: LazyList<ApiVisit>;
   readonly records: RecordList;
-  readonly recordRevisions: LazyList<ApiRecordRevision>;
+  readonly recordRevisions: RevisionList;
   /** Current item counts. */
   readonly counts: StudyCounts;
   /** Bumped by every change, so derived caches know when to drop. */
@@ -156,7 +167,7 @@ class Study implements FakeStudy {
   readonly codings: ApiCoding[];
   readonly visits: LazyList<ApiVisit>;
   readonly records: RecordList;
-  readonly recordRevisions: LazyList<ApiRecordRevision>;
+  readonly recordRevisions: RevisionList;
   version = 0;
 
   private readonly gen: RecordGenerator;
@@ -290,6 +301,30 @@ class Study implements FakeStudy {
     return id;
   }
 
+  // The listing position of a live record (base ids shift down past hard-deleted base records).
+  private positionOf(recordId: number): number {
+    if (recordId > this.baseRecords) {
+      return this.baseRecords - this.hiddenBase.length + this.addedIds.indexOf(recordId);
+    }
+    let before = 0;
+    for (const gone of this.hiddenBase) {
+      if (gone < recordId) before++;
+      else break;
+    }
+    return recordId - 1 - before;
+  }
+
+  // Changed base records below the generator's bound, then every position from the bound on (which
+  // takes in added records too).
+  private *recordsTouchedSince(ms: number): Generator<number> {
+    const firstId = this.gen.firstIndexTouchedSince(ms) + 1;
+    const early = [...this.overrides.keys()].filter((id) => id < firstId).sort((a, b) => a - b);
+    for (const id of early) yield this.positionOf(id);
+    const from =
+      firstId > this.baseRecords ? this.baseRecords - this.hiddenBase.length : this.positionOf(firstId);
+    for (let p = from; p < this.records.length; p++) yield p;
+  }
+
   private *liveIds(): Generator<number> {
     for (let id = 1; id <= this.baseRecords; id++) if (!this.hidden.has(id)) yield id;
     yield* this.addedIds;
@@ -312,13 +347,14 @@ class Study implements FakeStudy {
       *headers() {
         for (const id of self.liveIds()) yield self.getHeader(id) as ApiRecordHeader;
       },
+      touchedSince: (ms) => self.recordsTouchedSince(ms),
       *[Symbol.iterator]() {
         for (const id of self.liveIds()) yield self.getRecord(id) as ApiRecord;
       },
     };
   }
 
-  private revisionList(): LazyList<ApiRecordRevision> {
+  private revisionList(): RevisionList {
     const self = this;
     const at = (position: number) => {
       if (!Number.isInteger(position) || position < 0) return undefined;
@@ -330,6 +366,11 @@ class Study implements FakeStudy {
         return self.gen.baseRevisionTotal + self.revisionsAdded.length;
       },
       at,
+      // Revisions are only ever appended, so the base ones before the bound are all older.
+      *touchedSince(ms) {
+        const from = self.gen.firstRevisionOf(self.gen.firstIndexTouchedSince(ms));
+        for (let p = from; p < this.length; p++) yield p;
+      },
       *[Symbol.iterator]() {
         for (let p = 0; p < this.length; p++) yield at(p) as ApiRecordRevision;
       },
