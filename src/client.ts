@@ -1,7 +1,7 @@
 /** The `Imednet` client: every endpoint, one transport, and the plugin host. */
 import { type ImednetOptions, resolveOptions } from './core/config.js';
 import type { ClientContext } from './core/context.js';
-import type { Constructor, Plugin, PluginExtensions, RequestHooks } from './core/plugins.js';
+import type { PluggedClass, Plugin, PluginHost, RequestHooks } from './core/plugins.js';
 import { Transport } from './core/transport.js';
 import { type CodingsEndpoint, codingsSpec } from './endpoints/codings.js';
 import { type FormsEndpoint, formsSpec } from './endpoints/forms.js';
@@ -32,15 +32,16 @@ export class Imednet {
    * Returns a client class with the given plugins applied; their additions are typed on its instances.
    * @example const Client = Imednet.plugin(myPlugin); const client = new Client({ apiKey, securityKey });
    */
-  static plugin<
-    S extends Constructor<Imednet> & { plugins: readonly Plugin[] },
-    const T extends readonly Plugin[],
-  >(this: S, ...plugins: T): S & Constructor<InstanceType<S> & PluginExtensions<T>> {
+  static plugin<S extends PluginHost, const T extends readonly Plugin[]>(
+    this: S,
+    ...plugins: T
+  ): PluggedClass<S, T> {
     const current = this.plugins;
     const added = plugins.filter((p) => !current.includes(p));
-    return class extends this {
+    const Base = this as unknown as typeof Imednet;
+    return class extends Base {
       static override plugins = [...current, ...added];
-    } as unknown as S & Constructor<InstanceType<S> & PluginExtensions<T>>;
+    } as unknown as PluggedClass<S, T>;
   }
 
   /** Studies your keys can see. */

@@ -18,7 +18,15 @@ export {
 } from './core/filters.js';
 export type { Page, PageFetcher } from './core/pagination.js';
 export { Paginator } from './core/pagination.js';
-export type { Constructor, Plugin, PluginExtensions, RequestHooks } from './core/plugins.js';
+export type {
+  Constructor,
+  PluggedClass,
+  Plugin,
+  PluginExtensions,
+  PluginHost,
+  PluginOptions,
+  RequestHooks,
+} from './core/plugins.js';
 export { redactUrl } from './core/redact.js';
 export type { Logger, RequestEvent } from './core/transport.js';
 export { type Coding, CodingSchema } from './endpoints/codings.js';

@@ -2,7 +2,7 @@
  * The plugin host's types. A plugin is a function `(client, options) => extension`; the client
  * class's static `plugin(...)` returns a subclass whose instances carry every extension, typed.
  * A plugin can add request hooks with `client.addHooks(...)` (ky's own hooks) and its own option
- * keys by merging into the `ImednetOptions` interface.
+ * keys: the type of its second parameter is added to what the plugged-in class's constructor accepts.
  */
 
 /** A plugin: called once per client instance; what it returns is merged into the client. */
@@ -20,8 +20,32 @@ export type PluginExtensions<T extends readonly Plugin[]> =
       : E
     : {};
 
+// The options a plugin reads, from its second parameter; nothing when it takes none (or `any`).
+type OptionsOf<P> = P extends (client: any, options: infer O) => unknown
+  ? unknown extends O
+    ? never
+    : O
+  : never;
+
+/** The intersection of the client options a list of plugins reads (`{}` when none). */
+export type PluginOptions<T extends readonly Plugin[]> =
+  UnionToIntersection<OptionsOf<T[number]>> extends infer O ? ([O] extends [never] ? {} : O) : {};
+
 /** A class constructor producing `T`. */
 export type Constructor<T> = new (...args: any[]) => T;
+
+/** What `Imednet.plugin()` can be called on: the client class or a class it returned. */
+export type PluginHost = (new (options: any) => object) & { plugins: readonly Plugin[] };
+
+/**
+ * The class `plugin()` returns: the statics of `S`, a constructor that takes `S`'s options plus every
+ * plugin's own, and instances that carry every plugin's additions.
+ */
+export type PluggedClass<S extends PluginHost, T extends readonly Plugin[]> = {
+  [K in keyof S]: S[K];
+} & (new (
+  options: ConstructorParameters<S>[0] & PluginOptions<T>,
+) => InstanceType<S> & PluginExtensions<T>);
 
 /**
  * Request hooks a plugin can add: ky's own hooks, described here without naming ky's types so the

@@ -2,13 +2,6 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { Imednet } from '../../src/client.js';
 import type { Plugin } from '../../src/core/plugins.js';
 
-declare module '../../src/core/config.js' {
-  interface ImednetOptions {
-    /** An option contributed by the test plugin. */
-    auditTag?: string;
-  }
-}
-
 const page = (data: unknown[]) =>
   new Response(
     JSON.stringify({
@@ -53,6 +46,16 @@ describe('plugin host', () => {
     });
 
     expectTypeOf(client.metrics.statuses).toEqualTypeOf<number[]>();
+    // The plugin's second parameter types the new option; the core options stay checked.
+    expectTypeOf<ConstructorParameters<typeof Client>[0]['auditTag']>().toEqualTypeOf<string | undefined>();
+    // @ts-expect-error: auditTag is a string
+    void (() => new Client({ apiKey: 'k', securityKey: 's', auditTag: 42 }));
+    // @ts-expect-error: no plugin reads auditTg
+    void (() => new Client({ apiKey: 'k', securityKey: 's', auditTg: 'x' }));
+    // @ts-expect-error: both keys are still required
+    void (() => new Client({ apiKey: 'k', auditTag: 'x' }));
+    // @ts-expect-error: the plain client has no plugin that reads auditTag
+    void (() => new Imednet({ apiKey: 'k', securityKey: 's', auditTag: 'x' }));
     expectTypeOf(client.greet).toEqualTypeOf<(name: string) => string>();
     expectTypeOf(client.sites.list).toBeFunction();
     expect(client.greet('x')).toBe('hello x');

@@ -4,7 +4,7 @@
  * @example
  * import { Imednet } from 'imednet';
  * import { sync } from 'imednet/plugins/sync';
- * import { memoryStorage } from 'imednet/storage/memory';
+ * import { memoryStorage } from 'imednet/storage';
  *
  * const Client = Imednet.plugin(sync());
  * const client = new Client({ apiKey, securityKey, storage: memoryStorage() });
@@ -16,13 +16,12 @@ import type { StorageAdapter } from '../../storage/types.js';
 import { SyncCache } from './cache.js';
 import type { SyncOptions } from './types.js';
 
-declare module '../../core/config.js' {
-  interface ImednetOptions {
-    /** Storage for plugins that keep data (the sync cache); see `imednet/storage/*`. */
-    storage?: StorageAdapter;
-    /** Options of the sync plugin (the plugin's own options take precedence). */
-    sync?: Omit<SyncOptions, 'storage'>;
-  }
+/** Client options the sync plugin reads: `new Client({ apiKey, securityKey, storage, sync })`. */
+export interface SyncClientOptions {
+  /** Storage for the cache when `sync()` was given none; see `imednet/storage/*`. */
+  storage?: StorageAdapter;
+  /** Options of the sync plugin (the plugin's own options take precedence). */
+  sync?: Omit<SyncOptions, 'storage'>;
 }
 
 /**
@@ -31,10 +30,7 @@ declare module '../../core/config.js' {
  * @example const Client = Imednet.plugin(sync({ storage: betterSqliteStorage({ filename: 'study.db' }) }));
  */
 export function sync(options: SyncOptions = {}) {
-  return function syncPlugin(
-    client: Imednet,
-    clientOptions: { storage?: StorageAdapter; sync?: Omit<SyncOptions, 'storage'> },
-  ): { cache: SyncCache } {
+  return function syncPlugin(client: Imednet, clientOptions: SyncClientOptions): { cache: SyncCache } {
     const merged: SyncOptions = { ...(clientOptions?.sync ?? {}), ...options };
     return { cache: new SyncCache(client, merged, clientOptions?.storage) };
   };

@@ -18,3 +18,12 @@ export async function firstRecord(): Promise<ImednetRecord | undefined> {
 }
 export const item = registerSubject({ formKey: 'REG', siteName: 'A', data: { x: '1' } });
 export const study: FakeStudy = createFakeStudy({ subjects: 2 });
+
+import { sync } from 'imednet/plugins/sync';
+import { memoryStorage } from 'imednet/storage';
+
+const Synced = Imednet.plugin(sync({ storage: memoryStorage() }));
+export const synced = new Synced({ apiKey: 'a', securityKey: 'b', sync: { batchSize: 50 } });
+export const progress = synced.cache.syncRecords('S', { onProgress: (event) => void event.type });
+// @ts-expect-error: batchSize is a number
+new Synced({ apiKey: 'a', securityKey: 'b', sync: { batchSize: '50' } });

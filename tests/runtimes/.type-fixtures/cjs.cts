@@ -8,3 +8,12 @@ const client = new sdk.Imednet({ apiKey: 'a', securityKey: 'b' });
 export const listing: Promise<Site[]> = client.sites.list('S').toArray();
 export const isMissing = (error: unknown): boolean => sdk.isNotFoundError(error);
 export const study = testing.createFakeStudy({ subjects: 3 });
+
+import syncPlugin = require('imednet/plugins/sync');
+import storage = require('imednet/storage');
+
+const Synced = sdk.Imednet.plugin(syncPlugin.sync());
+export const synced = new Synced({ apiKey: 'a', securityKey: 'b', storage: storage.memoryStorage() });
+export const records = synced.cache.getCachedRecords('S');
+// @ts-expect-error: storage must be a StorageAdapter
+new Synced({ apiKey: 'a', securityKey: 'b', storage: 'memory' });

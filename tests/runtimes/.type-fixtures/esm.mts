@@ -47,3 +47,16 @@ export async function use(): Promise<number> {
 
 const api: MockApi = createMockApi(createFakeStudy({ records: 10 }));
 void api;
+
+// The sync plugin: its client options (storage, sync) are typed on the plugged-in class.
+import { type SyncCache, sync } from 'imednet/plugins/sync';
+import { memoryStorage, type StorageAdapter } from 'imednet/storage';
+
+const Synced = Imednet.plugin(sync());
+const storage: StorageAdapter = memoryStorage();
+const synced = new Synced({ apiKey: 'a', securityKey: 'b', storage, sync: { batchSize: 100 } });
+export const cache: SyncCache = synced.cache;
+// @ts-expect-error: storage must be a StorageAdapter
+new Synced({ apiKey: 'a', securityKey: 'b', storage: 'memory' });
+// @ts-expect-error: the plain client takes no storage
+new Imednet({ apiKey: 'a', securityKey: 'b', storage });
