@@ -8,6 +8,10 @@
  *   the study is listed in recordId order and written in atomic batches, each carrying the ledger's
  *   cursor. A crash between batches loses nothing: the next run resumes after the cursor, and puts
  *   keyed by recordId cannot duplicate. The watermark is written only after the last batch.
+ *   Pages are offsets, so a record hard-deleted mid-listing shifts every later page by one and the
+ *   record at a page's start is never listed. Each batch therefore also stores the page boundaries
+ *   where ids jump; when revisions show a deletion since the sync began, the ids between the two
+ *   sides of each such boundary are listed again by id, and what was skipped is stored.
  * - Later syncs: records with `dateModified >= watermark` (newest first, so page 0 tells the new
  *   watermark before anything else is fetched), then revisions with `dateCreated >= watermark`:
  *   a record whose latest revision is deleted and that the listing did not return has vanished. Data,
@@ -219,7 +223,7 @@ export class SyncCache {
     checkStudyKey(studyKey);
     await this.#locked(studyKey, options, async (lock) => {
       await lock.check();
-      const ops: StorageOperation[] = [...STREAMS, 'deleted' as const].map((kind) => ({
+      const ops: StorageOperation[] = [...STREAMS, 'deleted' as const, 'gaps' as const].map((kind) => ({
         type: 'clear' as const,
         collection: collectionOf(studyKey, kind),
       }));
@@ -445,10 +449,18 @@ export class SyncCache {
     // listed; `reconcile` repairs that case.)
     const listed = !resumed && (await storage.count(live)) > 0 ? new Set<number>() : undefined;
     const tombstonedNow = new Set<number>();
+    const gaps = collectionOf(studyKey, 'gaps');
+    let boundaries: Gap[] = [];
     let buffer: Record_[] = [];
     const flush = async () => {
       if (buffer.length === 0) return;
-      const ops: StorageOperation[] = [];
+      const ops: StorageOperation[] = boundaries.map((gap) => ({
+        type: 'put',
+        collection: gaps,
+        key: idKey(gap.before),
+        value: gap,
+      }));
+      boundaries = [];
       let cursor = full!.cursor;
       let stored = 0;
       let deleted = 0;
@@ -496,16 +508,33 @@ export class SyncCache {
       sort: 'recordId',
       filter: full.cursor > 0 ? { recordId: { gt: full.cursor } } : undefined,
     });
+    // The resumed listing starts after the cursor by id, so its first page has no boundary before it.
+    let lastOfPage: number | undefined;
     for await (const page of listing.pages()) {
       run.emit('fetched', page.items.length, page.totalElements);
+      const first = page.items[0];
+      if (first !== undefined) {
+        const before = idOf(first);
+        if (lastOfPage !== undefined && before - lastOfPage > 1)
+          boundaries.push({ after: lastOfPage, before });
+        lastOfPage = idOf(page.items[page.items.length - 1] as Record_);
+      }
       for (const record of page.items) buffer.push(record);
       if (buffer.length >= batchSize) await flush();
     }
     await flush();
+    const skipped = await this.#skippedByShifts(studyKey, full.highWater ?? EPOCH, options.signal);
+    if (skipped.size > 0) {
+      run.emit('fetched', skipped.size);
+      for (const recordId of skipped.keys()) listed?.add(recordId);
+      await this.#applyRecords(studyKey, skipped, [], run, lock);
+    }
     if (listed && listed.size > 0) await this.#sweep(studyKey, listed, 'vanished', run, lock, batchSize);
 
     const watermark = full.highWater ?? EPOCH;
     const { full: _done, ...rest } = entry.metadata;
+    await lock.check();
+    await storage.write([{ type: 'clear', collection: gaps }]);
     entry = {
       ...entry,
       lastTimestamp: watermark,
@@ -520,6 +549,57 @@ export class SyncCache {
     await lock.check();
     await storage.write([this.ledger.op(entry)]);
     return run.finish(null, watermark, resumed);
+  }
+
+  /**
+   * The records a first sync's offset pages skipped because records before them were hard-deleted
+   * while it ran. Nothing is asked when no page boundary had a jump in ids; otherwise one revisions
+   * listing tells whether anything was deleted since the sync began (`since`), and only then is
+   * each boundary after the first deleted id listed again from its lower side, by id.
+   */
+  async #skippedByShifts(
+    studyKey: string,
+    since: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<number, Record_>> {
+    const storage = this.storage;
+    const found = new Map<number, Record_>();
+    const gaps = collectionOf(studyKey, 'gaps');
+    if ((await storage.count(gaps)) === 0) return found;
+    const listOptions = this.#listOptions(signal);
+    let firstDeleted = Number.POSITIVE_INFINITY;
+    const deletions = this.#client.recordRevisions.list(studyKey, {
+      ...listOptions,
+      filter: { dateCreated: { gte: since }, deleted: true },
+    });
+    for await (const revision of deletions) {
+      if (typeof revision.recordId === 'number' && revision.recordId < firstDeleted) {
+        firstDeleted = revision.recordId;
+      }
+    }
+    if (firstDeleted === Number.POSITIVE_INFINITY) return found;
+
+    const suspects: Gap[] = [];
+    for await (const chunk of storage.scan<Gap>(gaps, { after: idKey(firstDeleted) })) {
+      for (const [, gap] of chunk) suspects.push(gap);
+    }
+    const getOptions: { signal?: AbortSignal } = {};
+    if (signal) getOptions.signal = signal;
+    await eachLimit(suspects, 4, async (gap) => {
+      const between = this.#client.records.list(studyKey, {
+        ...getOptions,
+        filter: { recordId: { gt: gap.after } },
+        sort: 'recordId',
+        concurrency: 1,
+      });
+      for await (const page of between.pages()) {
+        for (const record of page.items) {
+          if (idOf(record) >= gap.before) return;
+          found.set(idOf(record), record);
+        }
+      }
+    });
+    return found;
   }
 
   async #incrementalRecords(
@@ -1040,6 +1120,14 @@ function idOf(record: Record_): number {
     ]);
   }
   return id;
+}
+
+/** A first sync's page boundary where ids jump: records between the two may have been skipped. */
+interface Gap {
+  /** The last recordId of the earlier page. */
+  after: number;
+  /** The first recordId of the later page. */
+  before: number;
 }
 
 /** Whether revision `a` comes after `b` of the same record. */

@@ -45,8 +45,11 @@ export function idKey(id: unknown): string {
   return String(id).padStart(ID_WIDTH, '0');
 }
 
-/** The collection of one stream of one study; `deleted` is the tombstones of deleted records. */
-export function collectionOf(studyKey: string, kind: Stream | 'deleted'): string {
+/**
+ * The collection of one stream of one study; `deleted` is the tombstones of deleted records, and
+ * `gaps` the page boundaries of a first sync under way that a concurrent deletion could have shifted.
+ */
+export function collectionOf(studyKey: string, kind: Stream | 'deleted' | 'gaps'): string {
   return `imednet_sync.${encodeURIComponent(studyKey)}.${kind}`;
 }
 

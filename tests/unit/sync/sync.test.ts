@@ -64,6 +64,8 @@ describe.each(ADAPTERS)('records sync into $name', (adapter) => {
       expect(first.mode).toBe('full');
       expect(first.previousWatermark).toBeNull();
       await expectCacheEqualsServer(client.cache, study);
+      // No page boundary skipped an id, so the first sync asked nothing about deletions.
+      expect(requestsTo(api, 'recordRevisions')).toBe(0);
       const entry = await client.cache.ledger.get('DEMO', 'records');
       expect(entry.status).toBe('idle');
       expect(entry.metadata.full).toBeUndefined();
@@ -98,6 +100,66 @@ describe.each(ADAPTERS)('records sync into $name', (adapter) => {
       await client.cache.syncRecords('DEMO');
       await expectCacheEqualsServer(client.cache, study);
       expect(await client.cache.getCachedRecord('DEMO', soft.recordId)).toBeDefined();
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('a first sync racing hard deletions still stores every record the server keeps', async () => {
+    const storage = adapter.create();
+    const { study, api } = setup(storage, { records: 1500 });
+    // When page p of the listing is asked for, records on earlier pages are hard-deleted first, so
+    // page p and every later one start further on than they should (by offset).
+    const deleteAt = new Map([
+      [3, [40, 41]],
+      [6, [250]],
+      [9, [620, 805]],
+    ]);
+    let listingPages = 0;
+    const client = makeClient(
+      api,
+      storage,
+      { batchSize: 300 },
+      {
+        pageSize: 100,
+        fetch: async (input, init) => {
+          const request = new Request(input, init);
+          const url = new URL(request.url);
+          if (url.pathname.endsWith('/records') && url.searchParams.get('sort')?.startsWith('recordId')) {
+            listingPages++;
+            const page = Number(url.searchParams.get('page') ?? '0');
+            for (const id of deleteAt.get(page) ?? []) study.deleteRecord(id, { hard: true });
+            deleteAt.delete(page);
+          }
+          return api.handle(request);
+        },
+      },
+    );
+    try {
+      const first = await client.cache.syncRecords('DEMO');
+      expect(first.mode).toBe('full');
+      expect(deleteAt.size).toBe(0);
+      expect(listingPages).toBeGreaterThanOrEqual(15);
+      // Every record the server keeps is cached, equal to the server's copy: the records that shifted
+      // to earlier pages were found again. The only extras are the deleted ones, stored before they went.
+      const live = [...study.records].filter((r) => r.deleted !== true);
+      const cached = await client.cache.getCachedRecords('DEMO');
+      const cachedById = new Map(cached.map((r) => [r.recordId, r]));
+      for (const record of live)
+        expect(cachedById.get(record.recordId), `${record.recordId}`).toEqual(record);
+      const extras = cached
+        .filter((r) => study.getRecord(r.recordId as number) === undefined)
+        .map((r) => r.recordId);
+      // (Which of them depends on how the 8 pages in flight interleave with the deletions.)
+      for (const id of extras) expect([40, 41, 250, 620, 805]).toContain(id);
+      // One revisions listing told that records were deleted since the sync began.
+      expect(requestsTo(api, 'recordRevisions')).toBe(1);
+      const entry = await client.cache.ledger.get('DEMO', 'records');
+      expect(entry.status).toBe('idle');
+      // The deletions themselves are the next incremental sync's business: it sees them as revisions.
+      const next = await client.cache.syncRecords('DEMO');
+      expect(next.mode).toBe('incremental');
+      await expectCacheEqualsServer(client.cache, study);
     } finally {
       await storage.close();
     }
