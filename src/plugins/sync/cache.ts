@@ -470,16 +470,7 @@ export class SyncCache {
         listed?.add(recordId);
         if (recordId > cursor) cursor = recordId;
         if (record.deleted === true) {
-          const tombstone: Tombstone = {
-            recordId,
-            reason: 'deleted',
-            deletedAt: record.dateModified ?? null,
-            record,
-          };
-          ops.push(
-            { type: 'delete', collection: live, key },
-            { type: 'put', collection: dead, key, value: tombstone },
-          );
+          ops.push(...bury(live, dead, key, flaggedTombstone(recordId, record)));
           tombstonedNow.add(recordId);
           deleted++;
         } else {
@@ -767,16 +758,7 @@ export class SyncCache {
     for (const [recordId, record] of changed) {
       const key = idKey(recordId);
       if (record.deleted === true) {
-        const tombstone: Tombstone = {
-          recordId,
-          reason: 'deleted',
-          deletedAt: record.dateModified ?? null,
-          record,
-        };
-        ops.push(
-          { type: 'delete', collection: live, key },
-          { type: 'put', collection: dead, key, value: tombstone },
-        );
+        ops.push(...bury(live, dead, key, flaggedTombstone(recordId, record)));
         if (wasLive.has(key)) deleted++;
       } else {
         ops.push(
@@ -799,10 +781,7 @@ export class SyncCache {
         if (record === undefined && buried[i] !== undefined) return; // already tombstoned
         const tombstone: Tombstone = { recordId: v.recordId, reason: 'vanished', deletedAt: v.at };
         if (record !== undefined) tombstone.record = record;
-        ops.push(
-          { type: 'delete', collection: live, key },
-          { type: 'put', collection: dead, key, value: tombstone },
-        );
+        ops.push(...bury(live, dead, key, tombstone));
         deleted++;
       });
     }
@@ -921,11 +900,7 @@ export class SyncCache {
       const ops: StorageOperation[] = [];
       for (const [recordId, record] of missing.slice(i, i + batchSize)) {
         const key = idKey(recordId);
-        const tombstone: Tombstone = { recordId, reason, deletedAt: null, record };
-        ops.push(
-          { type: 'delete', collection: live, key },
-          { type: 'put', collection: dead, key, value: tombstone },
-        );
+        ops.push(...bury(live, dead, key, { recordId, reason, deletedAt: null, record }));
       }
       await lock.check();
       await storage.write(ops);
@@ -1120,6 +1095,19 @@ function idOf(record: Record_): number {
     ]);
   }
   return id;
+}
+
+/** The two operations that move a record from the live view to its tombstone. */
+function bury(live: string, dead: string, key: string, tombstone: Tombstone): StorageOperation[] {
+  return [
+    { type: 'delete', collection: live, key },
+    { type: 'put', collection: dead, key, value: tombstone },
+  ];
+}
+
+/** The tombstone of a record the API returned with `deleted: true`. */
+function flaggedTombstone(recordId: number, record: Record_): Tombstone {
+  return { recordId, reason: 'deleted', deletedAt: record.dateModified ?? null, record };
 }
 
 /** A first sync's page boundary where ids jump: records between the two may have been skipped. */
