@@ -3,34 +3,19 @@
  * time. The Web Locks API makes them take turns; both finish without an error and the cache equals
  * the server, before and after changes on the server.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeStudy, createMockApi, type FakeStudy, type MockApi } from '../../src/testing/index.js';
+import { hostPage, type PageHost } from '../support/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 // localhost is a secure context, which the Web Locks API requires; every request is answered here.
 const ORIGIN = 'http://localhost:4173';
 const CACHE = fileURLToPath(new URL('../../node_modules/.cache/imednet-sync-browser/', import.meta.url));
-
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) {
-    throw new Error(`${CHROMIUM} is missing: install Chromium (as root: apt-get install -y chromium)`);
-  }
-  const apt = ['-o', 'DPkg::Lock::Timeout=600', '-qq'];
-  execFileSync('apt-get', [...apt, 'update'], { stdio: 'inherit' });
-  execFileSync('apt-get', [...apt, 'install', '-y', 'chromium'], {
-    stdio: 'inherit',
-    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-}
 
 function canonical(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
@@ -59,13 +44,11 @@ interface SyncSpan {
 }
 
 describe('two Chromium pages on one IndexedDB', () => {
-  let context: BrowserContext;
-  let profile: string;
+  let host: PageHost;
   let study: FakeStudy;
   let api: MockApi;
 
   beforeAll(async () => {
-    ensureChromium();
     mkdirSync(CACHE, { recursive: true });
     const outfile = join(CACHE, 'page.js');
     await build({
@@ -81,55 +64,33 @@ describe('two Chromium pages on one IndexedDB', () => {
     const script = readFileSync(outfile);
     study = createFakeStudy({ studyKey: 'TABS', records: 5000, subjects: 100, seed: 9 });
     api = createMockApi(study, { faults: { latencyMs: 5 } });
-    profile = mkdtempSync(join(tmpdir(), 'imednet-sync-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-sync',
-      ],
-    });
-    await context.route('**/*', async (route) => {
+    // The page's API calls are answered by the mock, in this process.
+    host = await hostPage(script, async (route, pathname) => {
+      if (!pathname.startsWith('/api/')) return false;
       const request = route.request();
-      const { pathname } = new URL(request.url());
-      if (pathname === '/') {
-        await route.fulfill({
-          contentType: 'text/html',
-          body: '<!doctype html><script type="module" src="/page.js"></script>',
-        });
-      } else if (pathname === '/page.js') {
-        await route.fulfill({ contentType: 'text/javascript', body: script });
-      } else if (pathname.startsWith('/api/')) {
-        const body = request.postDataBuffer();
-        const init: RequestInit = { method: request.method(), headers: await request.allHeaders() };
-        if (body) init.body = new Uint8Array(body);
-        const response = await api.handle(new Request(request.url(), init));
-        const headers: Record<string, string> = {};
-        response.headers.forEach((value, name) => {
-          headers[name] = value;
-        });
-        await route.fulfill({
-          status: response.status,
-          headers,
-          body: Buffer.from(await response.arrayBuffer()),
-        });
-      } else {
-        await route.fulfill({ status: 404 });
-      }
+      const body = request.postDataBuffer();
+      const init: RequestInit = { method: request.method(), headers: await request.allHeaders() };
+      if (body) init.body = new Uint8Array(body);
+      const response = await api.handle(new Request(request.url(), init));
+      const headers: Record<string, string> = {};
+      response.headers.forEach((value, name) => {
+        headers[name] = value;
+      });
+      await route.fulfill({
+        status: response.status,
+        headers,
+        body: Buffer.from(await response.arrayBuffer()),
+      });
+      return true;
     });
   }, 900_000);
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await host?.close();
   });
 
   const open = async (): Promise<Page> => {
-    const page = await context.newPage();
+    const page = await host.context.newPage();
     await page.goto(`${ORIGIN}/`);
     await page.waitForFunction(() => 'syncNow' in globalThis);
     return page;

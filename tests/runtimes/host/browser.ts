@@ -1,22 +1,7 @@
 // Debian's Chromium driven by playwright-core (browsers cannot be downloaded here). One browser
 // per run, launched on a fresh temporary profile; each page gets its own context.
-import { existsSync } from 'node:fs';
 import { chromium, type Page } from 'playwright-core';
-
-/** The Chromium binary: $CHROMIUM_PATH, or Debian's. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Flags Chromium needs to run headless as root in a container without a GPU or network. */
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-dev-shm-usage',
-];
+import { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from '../../support/chromium.js';
 
 /** A launched browser. */
 export interface Browser {
@@ -28,15 +13,11 @@ export interface Browser {
 
 /** Launches Chromium. */
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}: install Debian's chromium (apt-get install chromium)`,
-    );
-  }
+  ensureChromium();
   const browser = await chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
-    args: ARGS,
+    args: CHROMIUM_ARGS,
     timeout: 60_000,
   });
   return {
