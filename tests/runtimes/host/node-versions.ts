@@ -22,7 +22,8 @@ export function engineFloor(range: string): string | undefined {
   return match ? `${match[1]}.${match[2] ?? 0}.${match[3] ?? 0}` : undefined;
 }
 
-async function install(spec: string): Promise<string> {
+/** The path of Node `spec` (e.g. '22', '20.19.0'), installed into .cache/ on first use. */
+export async function nodeBinary(spec: string): Promise<string> {
   const name = `node-${process.platform}-${process.arch}`;
   const prefix = `${CACHE_DIR}/node-${spec}`;
   const binary = `${prefix}/node_modules/${name}/bin/node`;
@@ -50,7 +51,7 @@ export async function nodeBinaries(): Promise<NodeBinary[]> {
     { spec: '24', role: 'latest 24' },
   ];
   const extra = await Promise.all(
-    wanted.map(async ({ spec, role }) => ({ label: `@${spec}`, path: await install(spec), role })),
+    wanted.map(async ({ spec, role }) => ({ label: `@${spec}`, path: await nodeBinary(spec), role })),
   );
   return [{ label: '', path: process.execPath, role: 'this machine' }, ...extra];
 }
