@@ -155,9 +155,11 @@ export class RecordGenerator {
     const subject = this.subjects[subjectIndex] as ApiSubject;
     const created = this.createdAt(i);
     const end = ctx.startMs + ctx.spanMs;
-    const modified = r.chance(0.5)
-      ? created
-      : Math.min(end, created + r.int(1, MAX_EDIT_MS / MINUTE) * MINUTE);
+    const edit = r.chance(0.5) ? 0 : r.int(1, MAX_EDIT_MS / MINUTE) * MINUTE;
+    // Records created less than MAX_EDIT_MS before the end are edited within what is left, scaled
+    // down, so the study's last second is not shared by every late edit.
+    const room = Math.min(MAX_EDIT_MS, end - created);
+    const modified = created + Math.floor((edit * room) / MAX_EDIT_MS / 1000) * 1000;
     const status = STATUSES[r.weighted(STATUS_WEIGHTS)] as string;
     const deleted = registered < 0 && r.chance(0.01);
     const keywords: ApiKeyword[] = r.chance(0.04) ? [keyword(r, formatTimestamp(modified))] : [];
