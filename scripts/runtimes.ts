@@ -24,6 +24,7 @@ import {
   bunExample,
   denoExample,
   nodeExample,
+  nodeSyncExample,
   workerExample,
 } from '../tests/runtimes/host/examples.js';
 import { type NodeBinary, nodeBinaries } from '../tests/runtimes/host/node-versions.js';
@@ -233,6 +234,7 @@ async function main(): Promise<number> {
       const exampleChecks = await pool(
         [
           (b: Backend) => nodeExample(packed.tarball, b, subjects),
+          (b: Backend) => nodeSyncExample(packed.tarball, b),
           (b: Backend) => denoExample(packed.tarball, b, subjects),
           (b: Backend) => bunExample(packed.tarball, b),
           (b: Backend) => workerExample(packed.tarball, b, subjects),

@@ -8,7 +8,7 @@ import type { Backend } from './backend.js';
 import type { Browser } from './browser.js';
 import type { Cdn } from './cdn.js';
 import type { CheckOutcome } from './package-checks.js';
-import { EXAMPLES_DIR, WORK_DIR } from './paths.js';
+import { EXAMPLES_DIR, ROOT, WORK_DIR } from './paths.js';
 import { npmInstall } from './prepare.js';
 import { killTree, runOk, tail } from './proc.js';
 import { BUN, DENO } from './runtimes.js';
@@ -30,8 +30,12 @@ async function outcome(name: string, body: () => Promise<string>): Promise<Check
   }
 }
 
-/** Copies an example and points its `imednet` dependency at the tarball (dev tools like wrangler are left out). */
-async function stage(example: string, tarball: string): Promise<string> {
+/**
+ * Copies an example and points its `imednet` dependency at the tarball (dev tools like wrangler are
+ * left out). Dependencies named in `fromRoot` come from the repository's install (a native module
+ * such as better-sqlite3 would otherwise be compiled again).
+ */
+async function stage(example: string, tarball: string, fromRoot: readonly string[] = []): Promise<string> {
   const dir = `${WORK_DIR}/example-${example}`;
   await rm(dir, { recursive: true, force: true });
   await cp(`${EXAMPLES_DIR}/${example}`, dir, { recursive: true });
@@ -40,10 +44,16 @@ async function stage(example: string, tarball: string): Promise<string> {
     string,
     unknown
   >;
-  pkg.dependencies = { ...(pkg.dependencies as object | undefined), imednet: `file:${tarball}` };
+  const linked = Object.fromEntries(fromRoot.map((name) => [name, `file:${ROOT}/node_modules/${name}`]));
+  pkg.dependencies = {
+    ...(pkg.dependencies as object | undefined),
+    ...linked,
+    imednet: `file:${tarball}`,
+  };
   delete pkg.devDependencies;
   await writeFile(pkgPath, JSON.stringify(pkg, null, 2));
-  await npmInstall(dir);
+  // A linked package is already built: its install script must not build it again, in the repository.
+  await npmInstall(dir, [], { ignoreScripts: fromRoot.length > 0 });
   return dir;
 }
 
@@ -78,6 +88,53 @@ export function nodeExample(tarball: string, backend: Backend, subjects: number)
       'a missing subject is a NotFoundError',
     ]);
     return stdout.trim().split('\n').slice(1, 2).join('');
+  });
+}
+
+/**
+ * examples/node-sync: `node index.mjs DEMO cache.db` twice, with changes on the server in between;
+ * the second run is incremental and leaves the cache with exactly the server's live records.
+ */
+export function nodeSyncExample(tarball: string, backend: Backend): Promise<CheckOutcome> {
+  return outcome('examples/node-sync', async () => {
+    const dir = await stage('node-sync', tarball, ['better-sqlite3']);
+    const run = async () =>
+      (
+        await runOk(process.execPath, ['index.mjs', backend.studyKey, 'cache.db'], {
+          cwd: dir,
+          env: exampleEnv(backend),
+          timeoutMs: EXAMPLE_TIMEOUT_MS,
+        })
+      ).stdout;
+    const study = backend.mock.study;
+    const live = () => [...study.records.headers()].filter((r) => r.deleted !== true).length;
+    const total = study.records.length;
+    const first = await run();
+    expectLines(first, [
+      `records: full, ${total} fetched, ${live()} stored`,
+      `subjects: refresh, ${study.subjects.length} fetched`,
+      new RegExp(`cached: ${live()} records in \\d+ forms, ${study.subjects.length} subjects`),
+    ]);
+
+    // The server changes: one record edited, one hard-deleted, one added.
+    study.setNow(Date.parse('2030-01-01T00:00:00Z'));
+    const [edited, removed] = [...study.records.headers()].filter((r) => r.deleted !== true);
+    if (!edited || !removed) throw new Error('the example study has too few records');
+    study.updateRecord(edited.recordId, { recordStatus: 'Record Verified' });
+    study.deleteRecord(removed.recordId, { hard: true });
+    study.addRecord({ formKey: edited.formKey, subjectKey: edited.subjectKey });
+
+    const second = await run();
+    expectLines(second, [
+      'records watermark: 2030-01-01 00:00:00',
+      new RegExp(`cached: ${live()} records in \\d+ forms`),
+    ]);
+    // The two changes, plus the records of the old watermark's own second (fetched again by design).
+    const fetched = Number(/records: incremental, (\d+) fetched, \d+ stored, 1 deleted/.exec(second)?.[1]);
+    if (!(fetched >= 2 && fetched <= 20)) {
+      throw new Error(`the second run was not a small incremental sync:\n${tail(second)}`);
+    }
+    return `full (${total} records), then incremental: ${fetched} fetched, 1 deleted`;
   });
 }
 

@@ -52,11 +52,16 @@ export async function installFixture(
 }
 
 /** `npm install` of a folder whose package.json points at the tarball; quiet and cache-first. */
-export async function npmInstall(dir: string, packages: readonly string[] = []): Promise<void> {
+export async function npmInstall(
+  dir: string,
+  packages: readonly string[] = [],
+  options: { ignoreScripts?: boolean } = {},
+): Promise<void> {
   await runOk(
     'npm',
     [
       'install',
+      ...(options.ignoreScripts ? ['--ignore-scripts'] : []),
       '--no-audit',
       '--no-fund',
       '--prefer-offline',
