@@ -4,8 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 import { Imednet } from '../client.js';
+import type { ImednetOptions } from '../core/config.js';
 import { ConfigurationError, isImednetError } from '../core/errors.js';
+import { STREAMS } from '../plugins/sync/keys.js';
 import { listToStream, RESOURCES } from './list.js';
+
+const STREAM_LIST = STREAMS.join(',');
 
 const HELP = `imednet: the iMednet EDC API from the command line
 
@@ -15,6 +19,9 @@ Usage:
   imednet <resource> <studyKey> [options]                  list a resource of a study as NDJSON
   imednet jobs status <studyKey> <batchId>                 show a job
   imednet jobs wait <studyKey> <batchId> [--interval MS] [--timeout MS]
+  imednet sync <studyKey> [--db FILE] [--streams LIST] [--every SECONDS]
+                                                           keep the study in a local SQLite file: all of
+                                                           it the first time, then only what changed
 
 Resources: ${Object.keys(RESOURCES).join(', ')}
 
@@ -26,12 +33,16 @@ Options:
   --limit N                   stop after N items
   --include-inactive          users: include inactive users
   --format ndjson|json        output format (default ndjson)
+  --db FILE                   sync: the SQLite file (default <studyKey>.imednet.db); needs
+                              better-sqlite3 installed, or Node 22.5+
+  --streams LIST              sync: some of ${STREAM_LIST} (default all)
+  --every SECONDS             sync: run again every SECONDS until Ctrl-C
 
 Environment: IMEDNET_API_KEY, IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL (optional)`;
 
-function clientFromEnv(): Imednet {
+function optionsFromEnv(): ImednetOptions {
   const env = process.env;
-  const options: ConstructorParameters<typeof Imednet>[0] = {
+  const options: ImednetOptions = {
     apiKey: env.IMEDNET_API_KEY ?? '',
     securityKey: env.IMEDNET_SECURITY_KEY ?? '',
   };
@@ -43,7 +54,7 @@ function clientFromEnv(): Imednet {
     throw new ConfigurationError(`Set ${missing.join(' and ')} in the environment (or try: imednet demo)`);
   }
   if (env.IMEDNET_BASE_URL) options.baseUrl = env.IMEDNET_BASE_URL;
-  return new Imednet(options);
+  return options;
 }
 
 function int(value: string | undefined, name: string): number | undefined {
@@ -71,6 +82,9 @@ export async function main(argv: string[]): Promise<number> {
       out: { type: 'string' },
       interval: { type: 'string' },
       timeout: { type: 'string' },
+      db: { type: 'string' },
+      streams: { type: 'string' },
+      every: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -94,7 +108,25 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const client = clientFromEnv();
+  if (command === 'sync') {
+    const [studyKey] = rest;
+    if (!studyKey)
+      throw new ConfigurationError(
+        'Usage: imednet sync <studyKey> [--db FILE] [--streams a,b] [--every SECONDS]',
+      );
+    const { runSync } = await import('./sync.js');
+    const syncOptions: Parameters<typeof runSync>[1] = {
+      studyKey,
+      db: values.db ?? `${studyKey}.imednet.db`,
+      signal: controller.signal,
+    };
+    if (values.streams) syncOptions.streams = values.streams.split(',').map((s) => s.trim());
+    if (values.every !== undefined) syncOptions.everySeconds = Number(values.every);
+    await runSync(optionsFromEnv(), syncOptions);
+    return 0;
+  }
+
+  const client = new Imednet(optionsFromEnv());
   if (command === 'jobs') {
     const [action, studyKey, batchId] = rest;
     if (!studyKey || !batchId || (action !== 'status' && action !== 'wait')) {

@@ -1,0 +1,160 @@
+/**
+ * `imednet sync <studyKey>`: keeps a study in a local SQLite file with the sync plugin. The first
+ * run stores the whole study, later runs only what changed; `--every` keeps going until Ctrl-C.
+ * Progress goes to stderr (a line per second while records stream, a line per finished stream);
+ * stdout gets one JSON summary per run, for schedulers and scripts.
+ */
+import { Imednet } from '../client.js';
+import type { ImednetOptions } from '../core/config.js';
+import { ConfigurationError, isApiError, isRateLimitError, isServerError } from '../core/errors.js';
+import { sync } from '../plugins/sync/index.js';
+import { STREAMS, type Stream } from '../plugins/sync/keys.js';
+import type { StudySyncResult, SyncProgressEvent } from '../plugins/sync/types.js';
+import { SyncWorker } from '../plugins/sync/worker.js';
+import type { StorageAdapter } from '../storage/types.js';
+import { count } from './output.js';
+
+/** Options of {@link runSync}. */
+export interface CliSyncOptions {
+  studyKey: string;
+  /** The SQLite file (created when missing). */
+  db: string;
+  /** Streams to sync (default: all). */
+  streams?: readonly string[];
+  /** Seconds between runs; when set, runs until the signal aborts. */
+  everySeconds?: number;
+  signal?: AbortSignal;
+  /** Progress lines (default: stderr). */
+  progress?: (line: string) => void;
+  /** Summary lines (default: stdout). */
+  output?: (line: string) => void;
+  /** Throttle of the streaming progress line, in ms (default 1000). */
+  progressIntervalMs?: number;
+}
+
+/**
+ * Opens `filename` with better-sqlite3 when it is installed, else with node:sqlite (Node 22.5+);
+ * says how to get either when neither is there.
+ */
+export async function openSqlite(filename: string): Promise<StorageAdapter> {
+  const tried: string[] = [];
+  const { betterSqliteStorage } = await import('../storage/sqlite/better-sqlite3.js');
+  const { nodeSqliteStorage } = await import('../storage/sqlite/node-sqlite.js');
+  for (const open of [betterSqliteStorage, nodeSqliteStorage]) {
+    const storage = open({ filename });
+    try {
+      await storage.count('imednet_cli.probe');
+      return storage;
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw error;
+      tried.push(error.message);
+    }
+  }
+  throw new ConfigurationError(
+    `imednet sync stores the study in SQLite: install better-sqlite3 (npm install better-sqlite3) or use Node 22.5 or later.\n${tried.join('\n')}`,
+  );
+}
+
+function checkStreams(names: readonly string[] | undefined): Stream[] | undefined {
+  if (!names || names.length === 0) return undefined;
+  const known = new Set<string>(STREAMS);
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length > 0) {
+    throw new ConfigurationError(`Unknown stream ${unknown.join(', ')}; streams: ${STREAMS.join(', ')}`);
+  }
+  return names as Stream[];
+}
+
+/** The JSON line a finished run prints. */
+function summary(result: StudySyncResult): Record<string, unknown> {
+  const streams: Record<string, unknown> = {};
+  for (const [name, r] of Object.entries(result.streams)) {
+    if (!r) continue;
+    streams[name] = {
+      mode: r.mode,
+      fetched: r.fetched,
+      stored: r.stored,
+      deleted: r.deleted,
+      watermark: r.watermark,
+    };
+  }
+  return { studyKey: result.studyKey, durationMs: Math.round(result.durationMs), streams };
+}
+
+/** Runs one sync (or, with `everySeconds`, one every so often until aborted). */
+export async function runSync(
+  clientOptions: ImednetOptions,
+  options: CliSyncOptions,
+): Promise<StudySyncResult[]> {
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const streams = checkStreams(options.streams);
+  const every = options.everySeconds;
+  if (every !== undefined && !(Number.isFinite(every) && every > 0)) {
+    throw new ConfigurationError('--every must be a positive number of seconds');
+  }
+  const throttle = options.progressIntervalMs ?? 1000;
+  const storage = await openSqlite(options.db);
+  const Synced = Imednet.plugin(sync({ storage }));
+  const synced = new Synced(clientOptions);
+
+  let lastLine = 0;
+  const onProgress = (event: SyncProgressEvent) => {
+    if (event.type === 'done') {
+      progress(
+        `${event.stream}: ${event.mode}, ${count(event.fetched)} fetched, ${count(event.stored)} stored, ${count(event.deleted)} deleted`,
+      );
+    } else if (event.type === 'fetched' && event.stream === 'records') {
+      const now = Date.now();
+      if (now - lastLine < throttle) return;
+      lastLine = now;
+      const of = event.expected !== undefined ? ` of ${count(event.expected)}` : '';
+      progress(`records: ${count(event.fetched)}${of} fetched, ${count(event.stored)} stored`);
+    }
+  };
+
+  const results: StudySyncResult[] = [];
+  try {
+    if (every === undefined) {
+      const runOptions: Parameters<typeof synced.cache.syncStudy>[1] = { onProgress };
+      if (options.signal) runOptions.signal = options.signal;
+      if (streams) runOptions.streams = streams;
+      const result = await synced.cache.syncStudy(options.studyKey, runOptions);
+      results.push(result);
+      output(JSON.stringify(summary(result)));
+      return results;
+    }
+    let failure: unknown;
+    const workerOptions: ConstructorParameters<typeof SyncWorker>[1] = {
+      studyKeys: [options.studyKey],
+      scope: 'study',
+      intervalMs: every * 1000,
+      onProgress,
+      onRun: (report) => {
+        if (report.result && 'streams' in report.result) {
+          results.push(report.result);
+          output(JSON.stringify(summary(report.result)));
+          return;
+        }
+        const error = report.error;
+        if (options.signal?.aborted) {
+          progress('stopped: what was stored stays, and the next run goes on from there');
+        } else if (isApiError(error) && !isRateLimitError(error) && !isServerError(error)) {
+          // Wrong keys, no access, no such study: trying again changes nothing.
+          failure = error;
+          worker.stop();
+        } else {
+          const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          progress(`sync failed (${message}); trying again in ${every} s`);
+        }
+      },
+    };
+    if (options.signal) workerOptions.signal = options.signal;
+    const worker = new SyncWorker(synced.cache, workerOptions);
+    await worker.runForever();
+    if (failure !== undefined) throw failure;
+    return results;
+  } finally {
+    await storage.close();
+  }
+}

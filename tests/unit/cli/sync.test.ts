@@ -1,0 +1,137 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Imednet } from '../../../src/client.js';
+import { sync } from '../../../src/plugins/sync/index.js';
+import { betterSqliteStorage } from '../../../src/storage/sqlite/better-sqlite3.js';
+import {
+  DEFAULT_API_KEY,
+  DEFAULT_SECURITY_KEY,
+  type MockServer,
+  startMockServer,
+} from '../../../src/testing/index.js';
+
+const ROOT = join(import.meta.dirname, '../../..');
+const CLI = ['--import', 'tsx', 'src/cli/index.ts'];
+const run = promisify(execFile);
+
+describe('imednet sync', () => {
+  let server: MockServer;
+  let dir: string;
+  const env = (overrides: Record<string, string> = {}) => ({
+    PATH: process.env.PATH,
+    IMEDNET_API_KEY: DEFAULT_API_KEY,
+    IMEDNET_SECURITY_KEY: DEFAULT_SECURITY_KEY,
+    IMEDNET_BASE_URL: server.url,
+    ...overrides,
+  });
+  const cli = (args: string[], overrides: Record<string, string> = {}) =>
+    run(process.execPath, [...CLI, ...args], { cwd: ROOT, env: env(overrides), maxBuffer: 16 << 20 });
+
+  beforeAll(async () => {
+    server = await startMockServer({ study: { records: 2500, subjects: 40, seed: 5 } });
+    dir = await mkdtemp(join(tmpdir(), 'imednet-cli-sync-'));
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The live records the SQLite file holds, read back through the SDK. */
+  async function cachedIds(db: string): Promise<number[]> {
+    const storage = betterSqliteStorage({ filename: db });
+    const Client = Imednet.plugin(sync({ storage }));
+    const client = new Client({ apiKey: 'unused', securityKey: 'unused' });
+    try {
+      return (await client.cache.getCachedRecords('DEMO')).map((r) => r.recordId as number);
+    } finally {
+      await storage.close();
+    }
+  }
+  const liveIds = () =>
+    [...server.study.records.headers()].filter((h) => h.deleted !== true).map((h) => h.recordId);
+
+  it('stores the study, then fetches only what changed, printing progress and a JSON summary', async () => {
+    const db = join(dir, 'demo.db');
+    const first = await cli(['sync', 'DEMO', '--db', db]);
+    const summary = JSON.parse(first.stdout.trim());
+    expect(summary.studyKey).toBe('DEMO');
+    expect(summary.streams.records).toMatchObject({ mode: 'full', fetched: 2500 });
+    expect(Object.keys(summary.streams).sort()).toEqual(
+      ['forms', 'intervals', 'queries', 'records', 'sites', 'subjects', 'variables', 'visits'].sort(),
+    );
+    expect(first.stderr).toMatch(/^records: full, 2,500 fetched, [\d,]+ stored, [\d,]+ deleted$/m);
+    expect(first.stderr).toMatch(/^subjects: \w+, 40 fetched/m);
+    expect(await cachedIds(db)).toEqual(liveIds());
+
+    server.study.setNow('2031-01-01 00:00:00');
+    const [edited, removed] = liveIds();
+    server.study.updateRecord(edited!, { recordStatus: 'Record Verified' });
+    server.study.deleteRecord(removed!, { hard: true });
+
+    const second = await cli(['sync', 'DEMO', '--db', db, '--streams', 'records']);
+    const next = JSON.parse(second.stdout.trim());
+    expect(Object.keys(next.streams)).toEqual(['records']);
+    expect(next.streams.records.mode).toBe('incremental');
+    expect(next.streams.records.deleted).toBe(1);
+    expect(next.streams.records.fetched).toBeLessThan(10);
+    expect(next.streams.records.watermark).toBe('2031-01-01 00:00:00');
+    expect(await cachedIds(db)).toEqual(liveIds());
+  }, 60_000);
+
+  it('refuses unknown streams, naming the known ones', async () => {
+    const error = await cli([
+      'sync',
+      'DEMO',
+      '--db',
+      join(dir, 'x.db'),
+      '--streams',
+      'records,recrods',
+    ]).catch((e) => e);
+    expect(error.code).toBe(1);
+    expect(error.stderr).toMatch(/Unknown stream recrods; streams: records, subjects/);
+  }, 30_000);
+
+  it('with --every, stops at once on wrong keys instead of retrying forever, printing no key', async () => {
+    const error = await cli(['sync', 'DEMO', '--db', join(dir, 'y.db'), '--every', '1'], {
+      IMEDNET_SECURITY_KEY: 'sk-wrong-do-not-print',
+    }).catch((e) => e);
+    expect(error.code).toBe(1);
+    expect(error.stderr).toMatch(/UnauthorizedError/);
+    expect(error.stderr).not.toContain('sk-wrong-do-not-print');
+  }, 30_000);
+
+  it('with --every, runs again until Ctrl-C, then exits cleanly', async () => {
+    const db = join(dir, 'every.db');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [...CLI, 'sync', 'DEMO', '--db', db, '--every', '0.2', '--streams', 'records'],
+      { cwd: ROOT, env: env() },
+    );
+    let stdout = '';
+    child.stdout?.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    // Two summaries: the full sync, then an incremental one 0.2 s later.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only got: ${stdout}`)), 30_000);
+      child.stdout?.on('data', () => {
+        if (stdout.trim().split('\n').length >= 2) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+    const modes = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).streams.records.mode);
+    expect(modes.slice(0, 2)).toEqual(['full', 'incremental']);
+  }, 60_000);
+});
