@@ -15,6 +15,7 @@ const TYPES = {
   '.css': 'text/css; charset=utf-8',
   '.json': 'application/json',
   '.map': 'application/json',
+  '.wasm': 'application/wasm',
 };
 
 /** A file under `root` for a URL path, or undefined (never a path outside `root`). */

@@ -30,5 +30,27 @@ export interface SuiteEntry {
   imports?: readonly string[];
 }
 
+const STORAGE = ['imednet/storage', 'imednet/storage/conformance'] as const;
+
 /** The registry. */
-export const SUITES: readonly SuiteEntry[] = [{ file: 'core.mjs', runtimes: RUNTIMES }];
+export const SUITES: readonly SuiteEntry[] = [
+  { file: 'core.mjs', runtimes: RUNTIMES },
+  // Every storage adapter passes the conformance suite in the runtime it is made for.
+  {
+    file: 'storage-node.mjs',
+    runtimes: ['node-esm', 'node-cjs'],
+    imports: [...STORAGE, 'imednet/storage/sqlite/better-sqlite3', 'imednet/storage/sqlite/node-sqlite'],
+  },
+  {
+    file: 'storage-deno.mjs',
+    runtimes: ['deno'],
+    imports: [...STORAGE, 'imednet/storage/sqlite/node-sqlite'],
+  },
+  { file: 'storage-bun.mjs', runtimes: ['bun'], imports: [...STORAGE, 'imednet/storage/sqlite/bun-sqlite'] },
+  { file: 'storage-workerd.mjs', runtimes: ['workerd'], imports: [...STORAGE, 'imednet/storage/sqlite/d1'] },
+  {
+    file: 'storage-browser.mjs',
+    runtimes: ['chromium'],
+    imports: [...STORAGE, 'imednet/storage/indexeddb', 'imednet/storage/sqlite/sql-js'],
+  },
+];

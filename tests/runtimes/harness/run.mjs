@@ -31,18 +31,23 @@ export function readEnv(get) {
  *   sdk: Record<string, any>,
  *   load: (specifier: string) => Promise<Record<string, any>>,
  *   env: ReturnType<typeof readEnv>,
+ *   runtime: string,
+ *   platform?: Record<string, unknown>,
  * }} options
  */
-export async function runSuites({ runner, suites, sdk, load, env }) {
+export async function runSuites({ runner, suites, sdk, load, env, runtime, platform = {} }) {
   const control = createControl(env.controlUrl);
   for (const suite of suites) {
-    suite.define({
+    // A suite may load the subpaths it declared before it names its cases.
+    await suite.define({
       it: (name, fn) => runner.it(`${suite.name}: ${name}`, fn),
       expect: runner.expect,
       sdk,
       load,
       env,
       control,
+      runtime,
+      platform,
     });
   }
   return runner.run();

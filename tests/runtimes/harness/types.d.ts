@@ -39,10 +39,14 @@ export interface SuiteContext {
   load(specifier: string): Promise<Record<string, any>>;
   env: CaseEnv;
   control: Control;
+  /** The matrix runtime this fixture is (`node-esm`, `deno`, `workerd`, ...). */
+  runtime: string;
+  /** What only this runtime can hand over: a Worker's bindings (`d1`), and so on. */
+  platform: Record<string, unknown>;
 }
 
 /** A suite module's default export. */
 export interface Suite {
   name: string;
-  define(t: SuiteContext): void;
+  define(t: SuiteContext): void | Promise<void>;
 }

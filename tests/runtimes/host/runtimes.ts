@@ -150,7 +150,13 @@ const WORKERD_VERSION = (
 
 /** Runs the workerd fixture: one request runs the suites and answers with the report. */
 export async function runWorkerFixture(dir: string, backend: Backend): Promise<FixtureReport> {
-  const { status, body } = await runWorker({ entry: 'worker.mjs', cwd: dir, bindings: backend.env() });
+  const { status, body } = await runWorker({
+    entry: 'worker.mjs',
+    cwd: dir,
+    bindings: backend.env(),
+    // The storage suite's D1 database.
+    d1Databases: ['DB'],
+  });
   if (status !== 200) throw new Error(`the Worker answered ${status}: ${body.slice(0, 500)}`);
   const report = JSON.parse(body) as FixtureReport;
   return { ...report, version: `workerd ${WORKERD_VERSION}` };

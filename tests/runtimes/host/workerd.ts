@@ -15,6 +15,8 @@ export interface WorkerRun {
   /** Folder whose node_modules resolve the Worker's imports. */
   cwd: string;
   bindings: Record<string, string>;
+  /** D1 databases to bind, by binding name (each an empty in-memory database). */
+  d1Databases?: string[];
   compatibilityDate?: string;
   compatibilityFlags?: string[];
   /** Path and query of the one request sent to the Worker. */
@@ -40,6 +42,7 @@ export async function runWorker(options: WorkerRun): Promise<{ status: number; b
     modules: true,
     script,
     bindings: options.bindings,
+    d1Databases: options.d1Databases ?? [],
     compatibilityDate: options.compatibilityDate ?? DEFAULT_COMPATIBILITY_DATE,
     compatibilityFlags: options.compatibilityFlags ?? [],
   });
