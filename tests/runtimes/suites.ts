@@ -30,12 +30,13 @@ export interface SuiteEntry {
   imports?: readonly string[];
 }
 
-const STORAGE = ['imednet/storage', 'imednet/storage/conformance'] as const;
+const STORAGE = ['imednet/storage', 'imednet/storage/conformance', 'imednet/plugins/sync'] as const;
 
 /** The registry. */
 export const SUITES: readonly SuiteEntry[] = [
   { file: 'core.mjs', runtimes: RUNTIMES },
-  // Every storage adapter passes the conformance suite in the runtime it is made for.
+  // Every storage adapter passes the conformance suite in the runtime it is made for, and keeps a
+  // sync cache equal to the server.
   {
     file: 'storage-node.mjs',
     runtimes: ['node-esm', 'node-cjs'],

@@ -1,5 +1,5 @@
 // Talks to the test host's control endpoint, which drives the mock API behind the fixture: fault
-// injection and the request log. Plain fetch, so it works the same from every runtime.
+// injection, changes to the study and the request log. Plain fetch, so it works the same from every runtime.
 
 /**
  * @param {string} controlUrl origin of the host's control server for this fixture
@@ -22,5 +22,15 @@ export function createControl(controlUrl) {
     mark: async () => (await call('/requests')).length,
     /** Requests the mock saw after `mark`: `{ method, path, search, status }`. */
     requestsSince: async (mark) => await call(`/requests?from=${mark}`),
+    /**
+     * Changes the study a minute later than its clock: `{ update, softDelete, hardDelete, add }`
+     * records. Resolves to the ids touched: `{ updated, softDeleted, hardDeleted, added }`.
+     */
+    mutate: (changes) =>
+      call('/mutate', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(changes),
+      }),
   };
 }

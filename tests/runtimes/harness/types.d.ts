@@ -27,6 +27,12 @@ export interface Control {
   setFaults(faults: Record<string, unknown>): Promise<unknown>;
   mark(): Promise<number>;
   requestsSince(mark: number): Promise<{ method: string; path: string; search: string; status?: number }[]>;
+  mutate(changes: { update?: number; softDelete?: number; hardDelete?: number; add?: number }): Promise<{
+    updated: number[];
+    softDeleted: number[];
+    hardDeleted: number[];
+    added: number[];
+  }>;
 }
 
 /** What a suite's `define` receives. */

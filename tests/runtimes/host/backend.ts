@@ -6,8 +6,10 @@ import type { AddressInfo } from 'node:net';
 import {
   DEFAULT_API_KEY,
   DEFAULT_SECURITY_KEY,
+  type FakeStudy,
   type FaultOptions,
   type MockServer,
+  parseTimestamp,
   startMockServer,
 } from '../../../src/testing/index.js';
 
@@ -34,6 +36,59 @@ export type EnvName =
   | 'IMEDNET_CONTROL_URL';
 
 const STUDY_KEY = 'DEMO';
+
+/** Changes a case asks the mock's study to make (counts of records). */
+export interface Mutation {
+  update?: number;
+  softDelete?: number;
+  hardDelete?: number;
+  add?: number;
+}
+
+/**
+ * Applies a mutation a minute after the study's clock, to live records spread over the study (so
+ * that changes land on many pages), and says which records it touched.
+ */
+function mutate(study: FakeStudy, m: Mutation) {
+  study.setNow(parseTimestamp(study.now()) + 60_000);
+  const live = [...study.records.headers()].filter((h) => h.deleted !== true).map((h) => h.recordId);
+  const wanted = (m.update ?? 0) + (m.softDelete ?? 0) + (m.hardDelete ?? 0);
+  if (wanted > live.length) throw new Error(`only ${live.length} live records`);
+  const step = Math.max(1, Math.floor(live.length / Math.max(1, wanted)));
+  const picked = Array.from({ length: wanted }, (_, i) => live[(i * step + 7) % live.length] as number);
+  const touched = {
+    updated: [] as number[],
+    softDeleted: [] as number[],
+    hardDeleted: [] as number[],
+    added: [] as number[],
+  };
+  for (const id of picked.splice(0, m.update ?? 0)) {
+    study.updateRecord(id, {
+      recordStatus: 'Record Verified',
+      recordData: { NOTE: `changed ${study.now()}` },
+    });
+    touched.updated.push(id);
+  }
+  for (const id of picked.splice(0, m.softDelete ?? 0)) {
+    study.deleteRecord(id);
+    touched.softDeleted.push(id);
+  }
+  for (const id of picked) {
+    study.deleteRecord(id, { hard: true });
+    touched.hardDeleted.push(id);
+  }
+  const template = study.records.at(0);
+  for (let i = 0; i < (m.add ?? 0) && template; i++) {
+    touched.added.push(
+      study.addRecord({
+        formKey: template.formKey,
+        subjectKey: template.subjectKey,
+        recordData: { NOTE: `added ${i}` },
+      }).recordId,
+    );
+  }
+  return touched;
+}
 
 /** Starts a mock API (optionally answering CORS) and its control server on 127.0.0.1. */
 export async function startBackend(options: { cors?: boolean } = {}): Promise<Backend> {
@@ -65,6 +120,21 @@ export async function startBackend(options: { cors?: boolean } = {}): Promise<Ba
         try {
           mock.api.setFaults(JSON.parse(body) as FaultOptions);
           res.writeHead(200, cors).end('{}');
+        } catch (error) {
+          res.writeHead(400, cors).end(JSON.stringify({ error: String(error) }));
+        }
+      });
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/mutate') {
+      let body = '';
+      req.setEncoding('utf8').on('data', (chunk: string) => {
+        body += chunk;
+      });
+      req.on('end', () => {
+        try {
+          const changes = mutate(mock.study, JSON.parse(body) as Mutation);
+          res.writeHead(200, cors).end(JSON.stringify(changes));
         } catch (error) {
           res.writeHead(400, cors).end(JSON.stringify({ error: String(error) }));
         }
