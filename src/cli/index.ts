@@ -22,6 +22,9 @@ Usage:
   imednet sync <studyKey> [--db FILE] [--streams LIST] [--every SECONDS]
                                                            keep the study in a local SQLite file: all of
                                                            it the first time, then only what changed
+  imednet ledger <studyKey> [--db FILE] [--stream S] [--rewind TIMESTAMP | --reset]
+                                                           show the sync ledger; move a watermark back,
+                                                           or reset a stream (next sync is full)
 
 Resources: ${Object.keys(RESOURCES).join(', ')}
 
@@ -37,6 +40,9 @@ Options:
                               better-sqlite3 installed, or Node 22.5+
   --streams LIST              sync: some of ${STREAM_LIST} (default all)
   --every SECONDS             sync: run again every SECONDS until Ctrl-C
+  --stream S                  ledger: the stream to rewind or reset (default records)
+  --rewind TIMESTAMP          ledger: e.g. '2025-01-31 00:00:00'; never moves a watermark forward
+  --reset                     ledger: forget the stream's entry; cached data stays until the next sync
 
 Environment: IMEDNET_API_KEY, IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL (optional)`;
 
@@ -85,6 +91,9 @@ export async function main(argv: string[]): Promise<number> {
       db: { type: 'string' },
       streams: { type: 'string' },
       every: { type: 'string' },
+      stream: { type: 'string' },
+      rewind: { type: 'string' },
+      reset: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -105,6 +114,26 @@ export async function main(argv: string[]): Promise<number> {
     if (latency !== undefined) demoOptions.latencyMs = latency;
     if (values.out) demoOptions.outDir = values.out;
     await runDemo(demoOptions);
+    return 0;
+  }
+
+  if (command === 'ledger') {
+    const [studyKey] = rest;
+    if (!studyKey) {
+      throw new ConfigurationError(
+        'Usage: imednet ledger <studyKey> [--db FILE] [--stream S] [--rewind TIMESTAMP | --reset]',
+      );
+    }
+    const { runLedger } = await import('./sync.js');
+    const ledgerOptions: Parameters<typeof runLedger>[0] = {
+      studyKey,
+      db: values.db ?? `${studyKey}.imednet.db`,
+      signal: controller.signal,
+    };
+    if (values.stream) ledgerOptions.stream = values.stream;
+    if (values.rewind !== undefined) ledgerOptions.rewind = values.rewind;
+    if (values.reset) ledgerOptions.reset = true;
+    await runLedger(ledgerOptions);
     return 0;
   }
 

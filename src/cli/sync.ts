@@ -158,3 +158,47 @@ export async function runSync(
     await storage.close();
   }
 }
+
+/** Options of {@link runLedger}. */
+export interface CliLedgerOptions {
+  studyKey: string;
+  db: string;
+  /** The stream to change (default records); `show` lists every stream. */
+  stream?: string;
+  /** Moves the stream's watermark back to this timestamp. */
+  rewind?: string;
+  /** Forgets the stream's entry: its next sync is a full one. */
+  reset?: boolean;
+  signal?: AbortSignal;
+  output?: (line: string) => void;
+}
+
+/**
+ * `imednet ledger`: shows a study's ledger entries (one JSON line each), or moves one stream's
+ * watermark back, or resets it. Works offline: the API is never called.
+ */
+export async function runLedger(options: CliLedgerOptions): Promise<void> {
+  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (options.rewind !== undefined && options.reset) {
+    throw new ConfigurationError('Give --rewind or --reset, not both');
+  }
+  const stream = checkStreams([options.stream ?? 'records'])?.[0] as Stream;
+  const storage = await openSqlite(options.db);
+  // The ledger lives in the store; the client is needed only to hold the cache and is never used,
+  // so placeholder keys will do.
+  const Synced = Imednet.plugin(sync({ storage }));
+  const { cache } = new Synced({ apiKey: 'offline', securityKey: 'offline' });
+  try {
+    const runOptions: { signal?: AbortSignal } = {};
+    if (options.signal) runOptions.signal = options.signal;
+    if (options.reset) {
+      output(JSON.stringify(await cache.rewind(options.studyKey, stream, null, runOptions)));
+    } else if (options.rewind !== undefined) {
+      output(JSON.stringify(await cache.rewind(options.studyKey, stream, options.rewind, runOptions)));
+    } else {
+      for (const entry of await cache.ledger.list(options.studyKey)) output(JSON.stringify(entry));
+    }
+  } finally {
+    await storage.close();
+  }
+}

@@ -19,6 +19,7 @@
  *   under way carries a timestamp at or after the new watermark, so the next run sees it.
  */
 import type { Imednet } from '../../client.js';
+import { formatApiTimestamp, parseApiDate } from '../../core/dates.js';
 import { ConfigurationError, isNotFoundError, ResponseValidationError } from '../../core/errors.js';
 import type { Paginator } from '../../core/pagination.js';
 import type { RecordRevision } from '../../endpoints/record-revisions.js';
@@ -216,6 +217,51 @@ export class SyncCache {
     return this.#locked(studyKey, options, (lock) =>
       this.#guard(studyKey, 'records', () => this.#reconcile(studyKey, options, maxShare, lock)),
     );
+  }
+
+  /**
+   * Moves a stream's watermark back to `to` (a `Date` or an API timestamp), so that the next sync
+   * fetches again everything changed since; `to: null` forgets the stream's entry, so the next sync
+   * of it is a full one (cached data stays until then). A watermark never moves forward: what changed
+   * before the new value would never be fetched. Waits for the writer lock like a sync.
+   * @example await client.cache.rewind('MYSTUDY', 'records', '2025-01-01 00:00:00');
+   */
+  async rewind(
+    studyKey: string,
+    stream: Stream,
+    to: Date | string | null,
+    options: SyncRunOptions = {},
+  ): Promise<LedgerEntry> {
+    checkStudyKey(studyKey);
+    if (!STREAMS.includes(stream)) throw new ConfigurationError(`Unknown stream ${JSON.stringify(stream)}`);
+    let target: string | null = null;
+    if (to !== null) {
+      const date = to instanceof Date ? to : parseApiDate(to);
+      if (!date || Number.isNaN(date.getTime())) {
+        throw new ConfigurationError('rewind needs a date or a timestamp like 2025-01-31 00:00:00');
+      }
+      target = formatApiTimestamp(date);
+    }
+    return this.#locked(studyKey, options, async (lock) => {
+      const entry = await this.ledger.get(studyKey, stream);
+      await lock.check();
+      if (target === null) {
+        await this.ledger.reset(studyKey, stream);
+        return this.ledger.get(studyKey, stream);
+      }
+      if (entry.lastTimestamp === null) {
+        throw new ConfigurationError(
+          `${studyKey}/${stream} has no watermark yet: its next sync is a full one`,
+        );
+      }
+      if (target > entry.lastTimestamp) {
+        throw new ConfigurationError(
+          `Refusing to move the ${studyKey}/${stream} watermark forward (${entry.lastTimestamp} -> ${target}): ` +
+            'changes in between would never be fetched',
+        );
+      }
+      return this.ledger.set(studyKey, stream, { lastTimestamp: target, error: null, status: 'idle' });
+    });
   }
 
   /** Removes every cached item, tombstone and ledger entry of a study. */

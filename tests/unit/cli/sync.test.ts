@@ -82,6 +82,43 @@ describe('imednet sync', () => {
     expect(await cachedIds(db)).toEqual(liveIds());
   }, 60_000);
 
+  it('shows the ledger offline, moves a watermark back but never forward, and resets a stream', async () => {
+    const db = join(dir, 'ledger.db');
+    await cli(['sync', 'DEMO', '--db', db, '--streams', 'records,sites']);
+    // No credentials needed: the ledger lives in the file.
+    const show = await cli(['ledger', 'DEMO', '--db', db], { IMEDNET_API_KEY: '', IMEDNET_SECURITY_KEY: '' });
+    const entries = show.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(entries.map((e) => e.stream).sort()).toEqual(['records', 'sites']);
+    const records = entries.find((e) => e.stream === 'records');
+    expect(records).toMatchObject({
+      studyKey: 'DEMO',
+      status: 'idle',
+      recordsProcessed: server.study.records.length,
+    });
+
+    const forward = await cli(['ledger', 'DEMO', '--db', db, '--rewind', '2099-01-01 00:00:00']).catch(
+      (e) => e,
+    );
+    expect(forward.code).toBe(1);
+    expect(forward.stderr).toMatch(/Refusing to move the DEMO\/records watermark forward/);
+
+    const back = await cli(['ledger', 'DEMO', '--db', db, '--rewind', '2020-01-01']);
+    expect(JSON.parse(back.stdout).lastTimestamp).toBe('2020-01-01 00:00:00');
+    const refetch = JSON.parse((await cli(['sync', 'DEMO', '--db', db, '--streams', 'records'])).stdout);
+    expect(refetch.streams.records).toMatchObject({
+      mode: 'incremental',
+      fetched: server.study.records.length,
+    });
+
+    await cli(['ledger', 'DEMO', '--db', db, '--reset']);
+    const full = JSON.parse((await cli(['sync', 'DEMO', '--db', db, '--streams', 'records'])).stdout);
+    expect(full.streams.records.mode).toBe('full');
+    expect(await cachedIds(db)).toEqual(liveIds());
+  }, 60_000);
+
   it('refuses unknown streams, naming the known ones', async () => {
     const error = await cli([
       'sync',

@@ -256,6 +256,40 @@ describe('ledger', () => {
   });
 });
 
+describe('rewind', () => {
+  it('moves a watermark back (never forward) or resets a stream, under the writer lock', async () => {
+    const storage = memoryStorage();
+    const { study, client } = setup(storage, { records: 300 });
+    await client.cache.syncRecords('DEMO');
+    const { lastTimestamp } = await client.cache.ledger.get('DEMO', 'records');
+    expect(lastTimestamp).not.toBeNull();
+
+    // Forward, nonsense and a stream never synced are refused, and change nothing.
+    await expect(client.cache.rewind('DEMO', 'records', '2099-01-01 00:00:00')).rejects.toThrow(
+      /Refusing to move the DEMO\/records watermark forward/,
+    );
+    await expect(client.cache.rewind('DEMO', 'records', 'yesterday')).rejects.toBeInstanceOf(
+      ConfigurationError,
+    );
+    await expect(client.cache.rewind('DEMO', 'visits', '2020-01-01')).rejects.toThrow(/no watermark yet/);
+    expect((await client.cache.ledger.get('DEMO', 'records')).lastTimestamp).toBe(lastTimestamp);
+
+    // Back to the study's start: the next sync fetches every record again, incrementally.
+    const entry = await client.cache.rewind('DEMO', 'records', new Date('2020-01-01T00:00:00Z'));
+    expect(entry.lastTimestamp).toBe('2020-01-01 00:00:00');
+    const again = await client.cache.syncRecords('DEMO');
+    expect(again.mode).toBe('incremental');
+    expect(again.fetched).toBe(300);
+    await expectCacheEqualsServer(client.cache, study);
+
+    // Reset: the next sync is a full one.
+    const reset = await client.cache.rewind('DEMO', 'records', null);
+    expect(reset.status).toBe('new');
+    expect((await client.cache.syncRecords('DEMO')).mode).toBe('full');
+    await expectCacheEqualsServer(client.cache, study);
+  });
+});
+
 describe('plugin wiring', () => {
   it('takes storage from sync({ storage }) or from the client option, and says when there is none', async () => {
     const study = createFakeStudy({ studyKey: 'DEMO', records: 50 });
