@@ -5,8 +5,8 @@
  * ceil(changed/500) + ceil(revisions/500) + 3 and its time against 10% of the full sync's, and checks
  * that the cache equals the server afterwards.
  *
- * The mock API runs in a child process (this same file with `--serve`), fresh for each adapter, so
- * its CPU is not the client's and every adapter sees the same study and the same changes.
+ * The mock API runs in a child process (bench/sync-server.ts), fresh for each adapter, so its CPU
+ * is not the client's and every adapter sees the same study and the same changes.
  *
  *   npm run bench:sync                       # prints a table, writes bench/results/sync.json
  *   npm run bench:sync -- --write-benchmarks # also rewrites the "## Sync" section of BENCHMARKS.md
@@ -14,12 +14,10 @@
  */
 // idb recognises IndexedDB objects by the global IDB* classes: fake-indexeddb goes in as the globals.
 import 'fake-indexeddb/auto';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { Imednet } from '../src/client.js';
@@ -28,19 +26,11 @@ import { indexedDbStorage } from '../src/storage/indexeddb.js';
 import { memoryStorage } from '../src/storage/memory.js';
 import { betterSqliteStorage } from '../src/storage/sqlite/better-sqlite3.js';
 import type { StorageAdapter } from '../src/storage/types.js';
-import {
-  createFakeStudy,
-  createRandom,
-  DEFAULT_API_KEY,
-  DEFAULT_SECURITY_KEY,
-  type FakeStudy,
-  parseTimestamp,
-  startMockServer,
-} from '../src/testing/index.js';
+import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
 import { processCpuSeconds } from './lib.js';
+import { canonical, STUDY_KEY, startServer } from './sync-server.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-const STUDY_KEY = 'SYNCBENCH';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,128 +40,7 @@ function arg(name: string, fallback: number): number {
   return value;
 }
 
-/** JSON with sorted keys, so that the server's and the cache's copies of a record hash alike. */
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-}
-
-// ------------------------------------------------------------------ the server process
-
-/** Serves the study; answers `mutate <watermark>` and `digest` commands on stdin, one JSON line each. */
-async function serve(records: number, latencyMs: number): Promise<void> {
-  const study = createFakeStudy({
-    studyKey: STUDY_KEY,
-    records,
-    subjects: Math.max(20, Math.round(records / 40)),
-    sites: 8,
-    seed: 2026,
-  });
-  const server = await startMockServer({ study, faults: { latencyMs } });
-  const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
-  say({ url: server.url });
-  const lines = createInterface({ input: process.stdin });
-  for await (const line of lines) {
-    const [command, ...rest] = line.trim().split(' ');
-    if (command === 'mutate') say(mutate(study, rest.join(' ')));
-    else if (command === 'digest') say(digest(study));
-    else if (command === 'quit') break;
-  }
-  await server.close();
-  process.exit(0);
-}
-
-/** 1% of the records changed, 0.1% deleted (half soft, half hard), an hour after the last change. */
-function mutate(study: FakeStudy, watermark: string) {
-  study.setNow(parseTimestamp(study.now()) + 3_600_000);
-  const r = createRandom(4242);
-  const ids: number[] = [];
-  for (const header of study.records.headers()) if (header.deleted !== true) ids.push(header.recordId);
-  const pick = () => {
-    const i = r.int(0, ids.length - 1);
-    const id = ids[i] as number;
-    ids[i] = ids[ids.length - 1] as number;
-    ids.pop();
-    return id;
-  };
-  const total = study.records.length;
-  const changed = Math.round(total * 0.01);
-  const deleted = Math.round(total * 0.001);
-  for (let i = 0; i < changed; i++) {
-    study.updateRecord(pick(), { recordStatus: 'Record Verified', recordData: { BENCH: String(i) } });
-  }
-  for (let i = 0; i < deleted; i++) study.deleteRecord(pick(), { hard: i % 2 === 1 });
-  // What an incremental sync from `watermark` has to read: the `>=` boundary second included.
-  let records = 0;
-  for (const header of study.records.headers()) if ((header.dateModified ?? '') >= watermark) records++;
-  let revisions = 0;
-  for (const revision of study.recordRevisions) if (revision.dateCreated >= watermark) revisions++;
-  return { changed, deleted, records, revisions };
-}
-
-function digest(study: FakeStudy) {
-  const hash = createHash('sha256');
-  let live = 0;
-  for (const record of study.records) {
-    if (record.deleted === true) continue;
-    hash.update(canonical(record));
-    hash.update('\n');
-    live++;
-  }
-  return { live, sha256: hash.digest('hex') };
-}
-
 // ------------------------------------------------------------------ the benchmark
-
-interface Server {
-  url: string;
-  pid: number;
-  ask<T>(command: string): Promise<T>;
-  stop(): Promise<void>;
-}
-
-async function startServer(records: number, latencyMs: number): Promise<Server> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(HERE, 'sync.ts'),
-      '--serve',
-      '--records',
-      String(records),
-      '--latency',
-      String(latencyMs),
-    ],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
-  );
-  const lines: Interface = createInterface({ input: child.stdout! });
-  const queue: ((line: string) => void)[] = [];
-  lines.on('line', (line) => queue.shift()?.(line));
-  const next = () => new Promise<string>((resolve) => queue.push(resolve));
-  const first = JSON.parse(await next()) as { url: string };
-  return {
-    url: first.url,
-    pid: child.pid!,
-    async ask<T>(command: string) {
-      const answer = next();
-      child.stdin!.write(`${command}\n`);
-      return JSON.parse(await answer) as T;
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.stdin!.write('quit\n');
-      }),
-  };
-}
 
 interface AdapterResult {
   adapter: string;
@@ -358,7 +227,6 @@ function writeBenchmarks(results: readonly AdapterResult[]): void {
 
 async function main(): Promise<void> {
   const records = arg('records', 100_000);
-  if (process.argv.includes('--serve')) return serve(records, arg('latency', 0));
   const at = process.argv.indexOf('--latency');
   const latencies = (at >= 0 ? (process.argv[at + 1] ?? '0') : '0').split(',').map(Number);
   if (latencies.some((n) => !Number.isFinite(n) || n < 0)) throw new Error('--latency takes ms, e.g. 0,50');
