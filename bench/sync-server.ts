@@ -15,20 +15,13 @@ import {
   parseTimestamp,
   startMockServer,
 } from '../src/testing/index.js';
+import { canonical } from './canonical.js';
+
+export { canonical };
 
 /** The benchmark study's key. */
 export const STUDY_KEY = 'SYNCBENCH';
 const SELF = fileURLToPath(import.meta.url);
-
-/** JSON with sorted keys, so that the server's and the cache's copies of a record hash alike. */
-export function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-}
 
 /** Serves the study; answers `mutate <watermark>` and `digest` commands on stdin, one JSON line each. */
 async function serve(records: number, latencyMs: number): Promise<void> {
