@@ -10,7 +10,8 @@ import { indexedDbStorage } from '../src/storage/indexeddb.js';
 import { memoryStorage } from '../src/storage/memory.js';
 import { sqlJsStorage } from '../src/storage/sqlite/sql-js.js';
 import type { StorageAdapter } from '../src/storage/types.js';
-import { canonical } from './canonical.js';
+import { canonical } from '../tests/support/canonical.js';
+import { roundTrip } from './round-trip.js';
 
 type AdapterName = 'memory' | 'indexeddb' | 'sql.js';
 
@@ -21,32 +22,8 @@ function makeAdapter(name: AdapterName): StorageAdapter {
   return sqlJsStorage({ locateFile: (file) => `/${file}` });
 }
 
-async function storageBench(name: AdapterName, count: number) {
-  const storage = makeAdapter(name);
-  const entries = Array.from({ length: count }, (_, n) => {
-    const i = count - 1 - n;
-    return [
-      `rec-${String(i).padStart(7, '0')}`,
-      { id: i, form: 'VS', site: 'Site 1', value: i * 1.5 },
-    ] as const;
-  });
-  let started = performance.now();
-  await storage.putMany('records', entries);
-  const putMs = performance.now() - started;
-  started = performance.now();
-  let scanned = 0;
-  let previous = '';
-  for await (const batch of storage.scan('records', { batchSize: 1000 })) {
-    for (const [key] of batch) {
-      if (key <= previous) throw new Error(`${name}: scan out of order at ${key}`);
-      previous = key;
-    }
-    scanned += batch.length;
-  }
-  const scanMs = performance.now() - started;
-  await storage.close();
-  if (scanned !== count) throw new Error(`${name}: scanned ${scanned} of ${count}`);
-  return { putMs, scanMs };
+function storageBench(name: AdapterName, count: number) {
+  return roundTrip(name, makeAdapter(name), count);
 }
 
 /**

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
+import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from '../tests/support/chromium.js';
 import { BENCH_DIR } from './lib.js';
 import { STUDY_KEY, startServer } from './sync-server.js';
@@ -224,8 +225,6 @@ function writeSection(
         `scan ${(adapter.scanMs / floor.scanMs).toFixed(2)}x. Chromium's own IndexedDB writes are the cost here ` +
         '(about 0.1 ms per record on this machine); a full sync into IndexedDB takes that on top of the download.'
       : '';
-  const file = join(ROOT, 'BENCHMARKS.md');
-  let text = readFileSync(file, 'utf8');
   const within = rows.every((r) => r.incremental.requests <= r.incremental.budget);
   const ratios = rows.map((r) => r.ratio);
   const section = [
@@ -249,14 +248,7 @@ function writeSection(
     ...(overFloor ? [overFloor] : []),
     '',
   ].join('\n');
-  const start = text.indexOf('\n## Browser\n');
-  if (start >= 0) {
-    const after = text.indexOf('\n## ', start + 1);
-    text = text.slice(0, start + 1) + section + (after >= 0 ? text.slice(after + 1) : '');
-  } else {
-    text = `${text.replace(/\n*$/, '\n\n')}${section}`;
-  }
-  writeFileSync(file, text);
+  replaceBenchmarkSection(join(ROOT, 'BENCHMARKS.md'), 'Browser', section);
 }
 
 await main();

@@ -13,6 +13,7 @@ import { memoryStorage } from '../src/storage/memory.js';
 import { betterSqliteStorage } from '../src/storage/sqlite/better-sqlite3.js';
 import { sqlJsStorage } from '../src/storage/sqlite/sql-js.js';
 import type { StorageAdapter } from '../src/storage/types.js';
+import { roundTrip } from './round-trip.js';
 
 const COUNT = 100_000;
 const dir = mkdtempSync(join(tmpdir(), 'imednet-storage-bench-'));
@@ -28,32 +29,8 @@ try {
   console.log(`| adapter | putMany ${COUNT / 1000}k | full scan |`);
   console.log('| --- | --- | --- |');
   for (const [name, make] of adapters) {
-    const storage = await make();
-    // Inserted in reverse so that ordering is the store's work, not the insertion order's.
-    const entries = Array.from({ length: COUNT }, (_, n) => {
-      const i = COUNT - 1 - n;
-      return [
-        `rec-${String(i).padStart(7, '0')}`,
-        { id: i, form: 'VS', site: 'Site 1', value: i * 1.5 },
-      ] as const;
-    });
-    let started = performance.now();
-    await storage.putMany('records', entries);
-    const putMs = performance.now() - started;
-    started = performance.now();
-    let scanned = 0;
-    let previous = '';
-    for await (const batch of storage.scan<{ id: number }>('records', { batchSize: 1000 })) {
-      for (const [key] of batch) {
-        if (key <= previous) throw new Error(`${name}: scan out of order at ${key}`);
-        previous = key;
-      }
-      scanned += batch.length;
-    }
-    const scanMs = performance.now() - started;
-    if (scanned !== COUNT) throw new Error(`${name}: scanned ${scanned}, expected ${COUNT}`);
+    const { putMs, scanMs } = await roundTrip(name, await make(), COUNT);
     console.log(`| ${name} | ${(putMs / 1000).toFixed(2)} s | ${(scanMs / 1000).toFixed(2)} s |`);
-    await storage.close();
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -15,7 +15,7 @@ import {
   parseTimestamp,
   startMockServer,
 } from '../src/testing/index.js';
-import { canonical } from './canonical.js';
+import { canonical } from '../tests/support/canonical.js';
 
 export { canonical };
 

@@ -15,7 +15,7 @@
 // idb recognises IndexedDB objects by the global IDB* classes: fake-indexeddb goes in as the globals.
 import 'fake-indexeddb/auto';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ import { memoryStorage } from '../src/storage/memory.js';
 import { betterSqliteStorage } from '../src/storage/sqlite/better-sqlite3.js';
 import type { StorageAdapter } from '../src/storage/types.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
+import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
 import { processCpuSeconds } from './lib.js';
 import { canonical, STUDY_KEY, startServer } from './sync-server.js';
 
@@ -189,13 +190,6 @@ function verdict(results: readonly AdapterResult[]): string[] {
 }
 
 function writeBenchmarks(results: readonly AdapterResult[]): void {
-  const file = join(HERE, '..', 'BENCHMARKS.md');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    text = '# Benchmarks\n';
-  }
   const r0 = results[0]!;
   const d = r0.incremental.serverDelta;
   const section = [
@@ -215,14 +209,7 @@ function writeBenchmarks(results: readonly AdapterResult[]): void {
     '',
     ...verdict(results),
   ].join('\n');
-  const start = text.indexOf('\n## Sync\n');
-  if (start >= 0) {
-    const after = text.indexOf('\n## ', start + 1);
-    text = text.slice(0, start + 1) + section + (after >= 0 ? text.slice(after + 1) : '');
-  } else {
-    text = `${text.replace(/\n*$/, '\n\n')}${section}`;
-  }
-  writeFileSync(file, text);
+  replaceBenchmarkSection(join(HERE, '..', 'BENCHMARKS.md'), 'Sync', section);
 }
 
 async function main(): Promise<void> {

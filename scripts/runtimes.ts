@@ -59,6 +59,7 @@ import {
   startPageServer,
 } from '../tests/runtimes/host/runtimes.js';
 import { RUNTIMES, type RuntimeName } from '../tests/runtimes/suites.js';
+import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
 
 const GROUPS = ['runtimes', 'packages', 'bundles', 'size', 'examples'] as const;
 type Group = (typeof GROUPS)[number];
@@ -395,7 +396,6 @@ async function measureAll(cwd: string): Promise<(EntrySize | { entry: string; er
 /** Rewrites the "## Bundle size" section of BENCHMARKS.md (and only it). */
 async function writeBundleSizeSection(sizes: EntrySize[], packed: Packed): Promise<void> {
   const file = `${ROOT}/BENCHMARKS.md`;
-  const current = existsSync(file) ? await readFile(file, 'utf8') : '# Benchmarks\n';
   const rows = sizes.map((s) => {
     const inputs = s.byPackage
       .slice(0, 3)
@@ -419,14 +419,7 @@ async function writeBundleSizeSection(sizes: EntrySize[], packed: Packed): Promi
     ...rows,
     '',
   ].join('\n');
-  const start = current.indexOf('## Bundle size');
-  let next: string;
-  if (start < 0) next = `${current.trimEnd()}\n\n${section}`;
-  else {
-    const after = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + section + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
-  }
-  await writeFile(file, `${next.trimEnd()}\n`);
+  replaceBenchmarkSection(file, 'Bundle size', section);
   log('   BENCHMARKS.md: "## Bundle size" updated');
 }
 

@@ -11,20 +11,12 @@ import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeStudy, createMockApi, type FakeStudy, type MockApi } from '../../src/testing/index.js';
+import { canonical } from '../support/canonical.js';
 import { hostPage, type PageHost } from '../support/chromium.js';
 
 // localhost is a secure context, which the Web Locks API requires; every request is answered here.
 const ORIGIN = 'http://localhost:4173';
 const CACHE = fileURLToPath(new URL('../../node_modules/.cache/imednet-sync-browser/', import.meta.url));
-
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-}
 
 function serverDigest(study: FakeStudy) {
   let text = '';

@@ -111,35 +111,24 @@ export async function startBackend(options: { cors?: boolean } = {}): Promise<Ba
         .map(({ method, path, search, status }) => ({ method, path, search, status }));
       return void res.writeHead(200, cors).end(JSON.stringify(log));
     }
-    if (req.method === 'POST' && url.pathname === '/faults') {
+    const post = (apply: (body: unknown) => unknown) => {
       let body = '';
       req.setEncoding('utf8').on('data', (chunk: string) => {
         body += chunk;
       });
       req.on('end', () => {
         try {
-          mock.api.setFaults(JSON.parse(body) as FaultOptions);
-          res.writeHead(200, cors).end('{}');
+          res.writeHead(200, cors).end(JSON.stringify(apply(JSON.parse(body)) ?? {}));
         } catch (error) {
           res.writeHead(400, cors).end(JSON.stringify({ error: String(error) }));
         }
       });
-      return;
+    };
+    if (req.method === 'POST' && url.pathname === '/faults') {
+      return post((body) => void mock.api.setFaults(body as FaultOptions));
     }
     if (req.method === 'POST' && url.pathname === '/mutate') {
-      let body = '';
-      req.setEncoding('utf8').on('data', (chunk: string) => {
-        body += chunk;
-      });
-      req.on('end', () => {
-        try {
-          const changes = mutate(mock.study, JSON.parse(body) as Mutation);
-          res.writeHead(200, cors).end(JSON.stringify(changes));
-        } catch (error) {
-          res.writeHead(400, cors).end(JSON.stringify({ error: String(error) }));
-        }
-      });
-      return;
+      return post((body) => mutate(mock.study, body as Mutation));
     }
     res.writeHead(404, cors).end('{}');
   });

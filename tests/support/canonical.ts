@@ -1,4 +1,4 @@
-// Pure, so that a benchmark page in a browser and the Node side hash records the same way.
+// Pure (no Node, no DOM), so that a page in a browser and the Node side hash records the same way.
 
 /** JSON with sorted keys, so that the server's and the cache's copies of a record hash alike. */
 export function canonical(value: unknown): string {
