@@ -50,6 +50,11 @@ export const SUITES: readonly SuiteEntry[] = [
   { file: 'storage-bun.mjs', runtimes: ['bun'], imports: [...STORAGE, 'imednet/storage/sqlite/bun-sqlite'] },
   { file: 'storage-workerd.mjs', runtimes: ['workerd'], imports: [...STORAGE, 'imednet/storage/sqlite/d1'] },
   {
+    file: 'storage-cdn.mjs',
+    runtimes: ['cdn-chromium', 'cdn-deno'],
+    imports: [...STORAGE, 'imednet/storage/indexeddb'],
+  },
+  {
     file: 'storage-browser.mjs',
     runtimes: ['chromium'],
     imports: [...STORAGE, 'imednet/storage/indexeddb', 'imednet/storage/sqlite/sql-js'],
