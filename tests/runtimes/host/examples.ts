@@ -273,7 +273,43 @@ export function browserCdnExample(
             `page says "${status}" with ${rows} rows${errors.length ? `; errors: ${errors.join('; ')}` : ''}`,
           );
         }
-        return status;
+
+        // offline.html: the study into IndexedDB, then (after changes on the server) only the changes.
+        const study = backend.mock.study;
+        const live = () => [...study.records.headers()].filter((r) => r.deleted !== true).length;
+        const settle = async (mode: string) => {
+          await page.waitForFunction(
+            (wanted) =>
+              document.body.dataset.state === 'failed' ||
+              (document.body.dataset.state === 'done' &&
+                (document.getElementById('status')?.textContent ?? '').includes(`was ${wanted}`)),
+            mode,
+            { timeout: 60_000 },
+          );
+          const text = (await page.textContent('#status')) ?? '';
+          const match = /(\d+) records cached; this sync was (\w+): (\d+) fetched, (\d+) deleted/.exec(text);
+          if (!match || match[2] !== mode || Number(match[1]) !== live()) {
+            throw new Error(
+              `offline.html says "${text}" (server: ${live()} live records)` +
+                `${errors.length ? `; errors: ${errors.join('; ')}` : ''}`,
+            );
+          }
+          return { fetched: Number(match[3]), deleted: Number(match[4]) };
+        };
+        await page.goto(`${url}/offline.html`);
+        const first = await settle('full');
+        if ((await page.locator('#forms tr').count()) === 0) throw new Error('offline.html shows no forms');
+        study.setNow(Date.parse('2031-01-01T00:00:00Z'));
+        const [edited, removed] = [...study.records.headers()].filter((r) => r.deleted !== true);
+        if (!edited || !removed) throw new Error('the example study has too few records');
+        study.updateRecord(edited.recordId, { recordStatus: 'Record Verified' });
+        study.deleteRecord(removed.recordId, { hard: true });
+        await page.click('#again');
+        const second = await settle('incremental');
+        if (second.deleted !== 1 || second.fetched > 20) {
+          throw new Error(`the second sync fetched ${second.fetched} and deleted ${second.deleted}`);
+        }
+        return `${status}; offline.html: full (${first.fetched} records), then incremental (${second.fetched} fetched, 1 deleted)`;
       } finally {
         await close();
       }
