@@ -37,7 +37,7 @@ Options:
   --include-inactive          users: include inactive users
   --format ndjson|json        output format (default ndjson)
   --db FILE                   sync: the SQLite file (default <studyKey>.imednet.db); needs
-                              better-sqlite3 installed, or Node 22.5+
+                              better-sqlite3 (Node) or a runtime with SQLite built in (Node 22.5+, Bun, Deno)
   --streams LIST              sync: some of ${STREAM_LIST} (default all)
   --every SECONDS             sync: run again every SECONDS until Ctrl-C
   --stream S                  ledger: the stream to rewind or reset (default records)

@@ -33,25 +33,39 @@ export interface CliSyncOptions {
 }
 
 /**
- * Opens `filename` with better-sqlite3 when it is installed, else with node:sqlite (Node 22.5+);
- * says how to get either when neither is there.
+ * Opens `filename` with the SQLite this runtime has: bun:sqlite in Bun, node:sqlite in Deno, and in
+ * Node better-sqlite3 when it is installed, else node:sqlite (Node 22.5+). Says what it tried when
+ * none works.
  */
 export async function openSqlite(filename: string): Promise<StorageAdapter> {
-  const tried: string[] = [];
+  const runtime = globalThis as { Bun?: unknown; Deno?: unknown };
   const { betterSqliteStorage } = await import('../storage/sqlite/better-sqlite3.js');
   const { nodeSqliteStorage } = await import('../storage/sqlite/node-sqlite.js');
-  for (const open of [betterSqliteStorage, nodeSqliteStorage]) {
+  const { bunSqliteStorage } = await import('../storage/sqlite/bun-sqlite.js');
+  const candidates: Array<[string, (options: { filename: string }) => StorageAdapter]> =
+    runtime.Bun !== undefined
+      ? [['bun:sqlite', bunSqliteStorage]]
+      : runtime.Deno !== undefined
+        ? [['node:sqlite', nodeSqliteStorage]]
+        : [
+            ['better-sqlite3', betterSqliteStorage],
+            ['node:sqlite', nodeSqliteStorage],
+          ];
+  const tried: string[] = [];
+  for (const [name, open] of candidates) {
     const storage = open({ filename });
     try {
       await storage.count('imednet_cli.probe');
       return storage;
     } catch (error) {
-      if (!(error instanceof ConfigurationError)) throw error;
-      tried.push(error.message);
+      // A driver that is missing or cannot load here (a native addon in another runtime) is skipped.
+      await storage.close().catch(() => undefined);
+      tried.push(`${name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
     }
   }
   throw new ConfigurationError(
-    `imednet sync stores the study in SQLite: install better-sqlite3 (npm install better-sqlite3) or use Node 22.5 or later.\n${tried.join('\n')}`,
+    'imednet sync keeps the study in SQLite: in Node install better-sqlite3 (npm install better-sqlite3) ' +
+      `or use Node 22.5 or later; Bun and Deno have it built in. Tried:\n${tried.join('\n')}`,
   );
 }
 

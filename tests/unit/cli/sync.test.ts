@@ -119,6 +119,34 @@ describe('imednet sync', () => {
     expect(await cachedIds(db)).toEqual(liveIds());
   }, 60_000);
 
+  it.each([
+    ['Bun (bun:sqlite)', 'node_modules/.bin/bun', ['src/cli/index.ts']],
+    [
+      'Deno (node:sqlite)',
+      'node_modules/.bin/deno',
+      ['run', '-A', '--unstable-sloppy-imports', 'src/cli/index.ts'],
+    ],
+  ])(
+    'runs under %s with the SQLite the runtime has built in',
+    async (_name, binary, args) => {
+      const db = join(dir, `${binary.split('/').pop()}.db`);
+      const { stdout } = await run(
+        join(ROOT, binary),
+        [...args, 'sync', 'DEMO', '--db', db, '--streams', 'records'],
+        {
+          cwd: ROOT,
+          env: { ...env(), NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
+          maxBuffer: 16 << 20,
+        },
+      );
+      const summary = JSON.parse(stdout.trim());
+      expect(summary.streams.records).toMatchObject({ mode: 'full', fetched: server.study.records.length });
+      // The file is plain SQLite: better-sqlite3 reads what bun:sqlite or node:sqlite wrote.
+      expect(await cachedIds(db)).toEqual(liveIds());
+    },
+    60_000,
+  );
+
   it('refuses unknown streams, naming the known ones', async () => {
     const error = await cli([
       'sync',
