@@ -22,6 +22,8 @@ Usage:
   imednet sync <studyKey> [--db FILE] [--streams LIST] [--every SECONDS]
                                                            keep the study in a local SQLite file: all of
                                                            it the first time, then only what changed
+  imednet reconcile <studyKey> [--db FILE] [--max-share N] [--force]
+                                                           repair the cache against one full listing
   imednet ledger <studyKey> [--db FILE] [--stream S] [--rewind TIMESTAMP | --reset]
                                                            show the sync ledger; move a watermark back,
                                                            or reset a stream (next sync is full)
@@ -43,6 +45,8 @@ Options:
   --stream S                  ledger: the stream to rewind or reset (default records)
   --rewind TIMESTAMP          ledger: e.g. '2025-01-31 00:00:00'; never moves a watermark forward
   --reset                     ledger: forget the stream's entry; cached data stays until the next sync
+  --max-share N               reconcile: largest share of the cache it may delete (default 0.05)
+  --force                     reconcile: delete even from an empty listing or beyond --max-share
 
 Environment: IMEDNET_API_KEY, IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL (optional)`;
 
@@ -94,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       stream: { type: 'string' },
       rewind: { type: 'string' },
       reset: { type: 'boolean' },
+      force: { type: 'boolean' },
+      'max-share': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -134,6 +140,25 @@ export async function main(argv: string[]): Promise<number> {
     if (values.rewind !== undefined) ledgerOptions.rewind = values.rewind;
     if (values.reset) ledgerOptions.reset = true;
     await runLedger(ledgerOptions);
+    return 0;
+  }
+
+  if (command === 'reconcile') {
+    const [studyKey] = rest;
+    if (!studyKey) {
+      throw new ConfigurationError(
+        'Usage: imednet reconcile <studyKey> [--db FILE] [--max-share N] [--force]',
+      );
+    }
+    const { runReconcile } = await import('./sync.js');
+    const reconcileOptions: Parameters<typeof runReconcile>[1] = {
+      studyKey,
+      db: values.db ?? `${studyKey}.imednet.db`,
+      signal: controller.signal,
+    };
+    if (values.force) reconcileOptions.force = true;
+    if (values['max-share'] !== undefined) reconcileOptions.maxShare = Number(values['max-share']);
+    await runReconcile(optionsFromEnv(), reconcileOptions);
     return 0;
   }
 

@@ -216,3 +216,45 @@ export async function runLedger(options: CliLedgerOptions): Promise<void> {
     await storage.close();
   }
 }
+
+/** Options of {@link runReconcile}. */
+export interface CliReconcileOptions {
+  studyKey: string;
+  db: string;
+  /** Delete even from an empty listing or beyond the share (default false). */
+  force?: boolean;
+  /** Largest share of the cache it may delete (default 0.05). */
+  maxShare?: number;
+  signal?: AbortSignal;
+  progress?: (line: string) => void;
+  output?: (line: string) => void;
+}
+
+/**
+ * `imednet reconcile`: lists the whole study once and repairs the cache against it, refusing to
+ * delete from an empty listing or more than `maxShare` of the cache unless forced.
+ */
+export async function runReconcile(clientOptions: ImednetOptions, options: CliReconcileOptions) {
+  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const storage = await openSqlite(options.db);
+  const Synced = Imednet.plugin(sync({ storage }));
+  const { cache } = new Synced(clientOptions);
+  try {
+    const runOptions: Parameters<typeof cache.reconcile>[1] = {
+      onProgress: (event) => {
+        if (event.type === 'done') {
+          progress(`records: reconcile, ${count(event.fetched)} listed, ${count(event.deleted)} deleted`);
+        }
+      },
+    };
+    if (options.signal) runOptions.signal = options.signal;
+    if (options.force) runOptions.force = true;
+    if (options.maxShare !== undefined) runOptions.maxShare = options.maxShare;
+    const result = await cache.reconcile(options.studyKey, runOptions);
+    output(JSON.stringify(result));
+    return result;
+  } finally {
+    await storage.close();
+  }
+}

@@ -199,4 +199,26 @@ describe('imednet sync', () => {
       .map((line) => JSON.parse(line).streams.records.mode);
     expect(modes.slice(0, 2)).toEqual(['full', 'incremental']);
   }, 60_000);
+  it('reconcile repairs the file against one listing, refusing a large deletion unless forced', async () => {
+    const db = join(dir, 'reconcile.db');
+    await cli(['sync', 'DEMO', '--db', db, '--streams', 'records']);
+    // Records vanish on the server without a sync in between (a restored backup, a purge).
+    server.study.setNow('2032-01-01 00:00:00');
+    const live = liveIds();
+    for (const id of live.slice(0, 3)) server.study.deleteRecord(id, { hard: true });
+    const small = JSON.parse((await cli(['reconcile', 'DEMO', '--db', db])).stdout);
+    expect(small).toMatchObject({ deleted: 3, listed: server.study.records.length });
+    expect(await cachedIds(db)).toEqual(liveIds());
+
+    // A tenth of the study gone at once is refused (nothing deleted) until --force.
+    const many = liveIds().filter((_, i) => i % 10 === 5);
+    for (const id of many) server.study.deleteRecord(id, { hard: true });
+    const refused = await cli(['reconcile', 'DEMO', '--db', db]).catch((e) => e);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/ReconcileRefusedError/);
+    expect((await cachedIds(db)).length).toBe(liveIds().length + many.length);
+    const forced = JSON.parse((await cli(['reconcile', 'DEMO', '--db', db, '--force'])).stdout);
+    expect(forced.deleted).toBe(many.length);
+    expect(await cachedIds(db)).toEqual(liveIds());
+  }, 60_000);
 });
