@@ -268,12 +268,11 @@ export class SyncCache {
   async clearStudy(studyKey: string, options: SyncRunOptions = {}): Promise<void> {
     checkStudyKey(studyKey);
     await this.#locked(studyKey, options, async (lock) => {
-      await lock.check();
       const ops: StorageOperation[] = [...STREAMS, 'deleted' as const, 'gaps' as const].map((kind) => ({
         type: 'clear' as const,
         collection: collectionOf(studyKey, kind),
       }));
-      await this.storage.write(ops);
+      await this.#commit(lock, ops);
       await this.ledger.reset(studyKey);
     });
   }
@@ -407,6 +406,12 @@ export class SyncCache {
     }
   }
 
+  /** Writes `ops` atomically, after checking that this run still holds the writer lock. */
+  async #commit(lock: HeldLock, ops: readonly StorageOperation[]): Promise<void> {
+    await lock.check();
+    await this.storage.write(ops);
+  }
+
   #listOptions(signal: AbortSignal | undefined): { signal?: AbortSignal; concurrency?: number } {
     const out: { signal?: AbortSignal; concurrency?: number } = {};
     if (signal) out.signal = signal;
@@ -414,8 +419,17 @@ export class SyncCache {
     return out;
   }
 
-  /** The newest `dateModified` of a listing, read before anything else: the next watermark. */
-  async #newest(paginator: Paginator<Item>): Promise<string | null> {
+  /**
+   * The newest `dateModified` of a stream, read with a one-item, newest-first listing before
+   * anything else: the next watermark.
+   */
+  async #newest(studyKey: string, stream: Stream, signal: AbortSignal | undefined): Promise<string | null> {
+    const paginator = this.#endpoint(stream).list(studyKey, {
+      ...this.#listOptions(signal),
+      sort: ['-dateModified', ID_FIELDS[stream]],
+      pageSize: 1,
+      concurrency: 1,
+    });
     for await (const page of paginator.pages()) {
       const first = page.items[0];
       return typeof first?.dateModified === 'string' ? first.dateModified : null;
@@ -468,13 +482,8 @@ export class SyncCache {
     const resumed = full !== undefined;
     run.emit('start', 0);
     if (full === undefined) {
-      const newest = this.#client.records.list(studyKey, {
-        ...listOptions,
-        sort: ['-dateModified', 'recordId'],
-        pageSize: 1,
-        concurrency: 1,
-      }) as unknown as Paginator<Item>;
-      full = { highWater: await this.#newest(newest), cursor: 0, startedAt: run.startedAt, attempts: 1 };
+      const highWater = await this.#newest(studyKey, 'records', options.signal);
+      full = { highWater, cursor: 0, startedAt: run.startedAt, attempts: 1 };
     } else {
       full = { ...full, attempts: full.attempts + 1 };
     }
@@ -485,8 +494,7 @@ export class SyncCache {
       recordsProcessed: 0,
       metadata: { ...start.metadata, full },
     };
-    await lock.check();
-    await storage.write([this.ledger.op(entry)]);
+    await this.#commit(lock, [this.ledger.op(entry)]);
 
     // Tombstones exist only if an earlier attempt (or an earlier life of this study) wrote some.
     const mayHaveTombstones = (await storage.count(dead)) > 0;
@@ -533,8 +541,7 @@ export class SyncCache {
         metadata: { ...entry.metadata, full },
       };
       ops.push(this.ledger.op(entry));
-      await lock.check();
-      await storage.write(ops);
+      await this.#commit(lock, ops);
       buffer = [];
       if (stored > 0) run.emit('stored', stored);
       if (deleted > 0) run.emit('deleted', deleted);
@@ -570,8 +577,6 @@ export class SyncCache {
 
     const watermark = full.highWater ?? EPOCH;
     const { full: _done, ...rest } = entry.metadata;
-    await lock.check();
-    await storage.write([{ type: 'clear', collection: gaps }]);
     entry = {
       ...entry,
       lastTimestamp: watermark,
@@ -583,8 +588,8 @@ export class SyncCache {
         totalProcessed: (rest.totalProcessed ?? 0) + entry.recordsProcessed,
       },
     };
-    await lock.check();
-    await storage.write([this.ledger.op(entry)]);
+    // The page boundaries go with the first sync they belong to, in the write that ends it.
+    await this.#commit(lock, [{ type: 'clear', collection: gaps }, this.ledger.op(entry)]);
     return run.finish(null, watermark, resumed);
   }
 
@@ -645,7 +650,6 @@ export class SyncCache {
     options: SyncRunOptions,
     lock: HeldLock,
   ): Promise<SyncResult> {
-    const storage = this.storage;
     const run = new Run(studyKey, 'records', 'incremental', this.#listeners(options));
     const maxDelta = positiveInteger(this.#options.maxDeltaInMemory, 50_000, 'maxDeltaInMemory');
     const listOptions = this.#listOptions(options.signal);
@@ -653,8 +657,7 @@ export class SyncCache {
     run.emit('start', 0);
 
     let entry: LedgerEntry = { ...start, status: 'running', error: null };
-    await lock.check();
-    await storage.write([this.ledger.op(entry)]);
+    await this.#commit(lock, [this.ledger.op(entry)]);
 
     // Two listings run side by side, both newest first, so that each one's page 0 names the newest
     // change it knows of before any later page is asked for:
@@ -833,8 +836,7 @@ export class SyncCache {
     }
     if (ledgerOp) ops.push(ledgerOp({ stored, deleted }));
     if (ops.length === 0) return;
-    await lock.check();
-    await storage.write(ops);
+    await this.#commit(lock, ops);
     if (stored > 0) run.emit('stored', stored);
     if (deleted > 0) run.emit('deleted', deleted);
   }
@@ -895,8 +897,7 @@ export class SyncCache {
     }
     if (missing > 0) await this.#sweep(studyKey, listed, 'reconcile', run, lock, batchSize);
     const entry = await this.ledger.get(studyKey, 'records');
-    await lock.check();
-    await storage.write([
+    await this.#commit(lock, [
       this.ledger.op({
         ...entry,
         error: null,
@@ -948,8 +949,7 @@ export class SyncCache {
         const key = idKey(recordId);
         ops.push(...bury(live, dead, key, { recordId, reason, deletedAt: null, record }));
       }
-      await lock.check();
-      await storage.write(ops);
+      await this.#commit(lock, ops);
       run.emit('deleted', ops.length / 2);
     }
   }
@@ -1006,8 +1006,7 @@ export class SyncCache {
     if (keep) entry.metadata.warning = 'The server listed nothing; the cached items were kept';
     else delete entry.metadata.warning;
     ops.push(this.ledger.op(entry));
-    await lock.check();
-    await storage.write(ops);
+    await this.#commit(lock, ops);
     if (!keep) run.emit('stored', items.size);
     if (!keep && dropped > 0) run.emit('deleted', dropped);
     return run.finish(start.lastTimestamp, start.lastTimestamp);
@@ -1027,7 +1026,6 @@ export class SyncCache {
     if (start.lastTimestamp === null || options.refresh === true) {
       return this.#refreshDated(studyKey, stream, start, options, lock);
     }
-    const storage = this.storage;
     const run = new Run(studyKey, stream, 'incremental', this.#listeners(options));
     const collection = collectionOf(studyKey, stream);
     const idField = ID_FIELDS[stream];
@@ -1060,8 +1058,7 @@ export class SyncCache {
       metadata: { ...start.metadata, lastRun: { ...run.summary(), stored: changed.size } },
     };
     ops.push(this.ledger.op(entry));
-    await lock.check();
-    await storage.write(ops);
+    await this.#commit(lock, ops);
     if (changed.size > 0) run.emit('stored', changed.size);
     return run.finish(since, watermark);
   }
@@ -1080,14 +1077,7 @@ export class SyncCache {
     const batchSize = positiveInteger(this.#options.batchSize, 2000, 'batchSize');
     const listOptions = this.#listOptions(options.signal);
     run.emit('start', 0);
-    const newest = await this.#newest(
-      this.#endpoint(stream).list(studyKey, {
-        ...listOptions,
-        sort: ['-dateModified', idField],
-        pageSize: 1,
-        concurrency: 1,
-      }),
-    );
+    const newest = await this.#newest(studyKey, stream, options.signal);
     const listed = new Set<string>();
     let buffer: [string, Item][] = [];
     const flush = async () => {
@@ -1125,8 +1115,7 @@ export class SyncCache {
       metadata: { ...start.metadata, lastRun: { ...run.summary(), deleted: stale.length } },
     };
     ops.push(this.ledger.op(entry));
-    await lock.check();
-    await storage.write(ops);
+    await this.#commit(lock, ops);
     if (stale.length > 0) run.emit('deleted', stale.length);
     return run.finish(start.lastTimestamp, watermark);
   }
