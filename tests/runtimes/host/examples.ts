@@ -7,7 +7,7 @@ import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Backend } from './backend.js';
 import type { Browser } from './browser.js';
 import type { Cdn } from './cdn.js';
-import type { CheckOutcome } from './package-checks.js';
+import { type CheckOutcome, check } from './package-checks.js';
 import { EXAMPLES_DIR, ROOT, WORK_DIR } from './paths.js';
 import { npmInstall } from './prepare.js';
 import { killTree, runOk, tail } from './proc.js';
@@ -15,20 +15,6 @@ import { BUN, DENO } from './runtimes.js';
 import { runWorker } from './workerd.js';
 
 const EXAMPLE_TIMEOUT_MS = 120_000;
-
-async function outcome(name: string, body: () => Promise<string>): Promise<CheckOutcome> {
-  const started = Date.now();
-  try {
-    return { name, ok: true, detail: await body(), ms: Date.now() - started };
-  } catch (error) {
-    return {
-      name,
-      ok: false,
-      detail: error instanceof Error ? error.message : String(error),
-      ms: Date.now() - started,
-    };
-  }
-}
 
 /**
  * Copies an example and points its `imednet` dependency at the tarball (dev tools like wrangler are
@@ -75,7 +61,7 @@ const exampleEnv = (backend: Backend) => ({
 
 /** examples/node: `node index.mjs`. */
 export function nodeExample(tarball: string, backend: Backend, subjects: number): Promise<CheckOutcome> {
-  return outcome('examples/node', async () => {
+  return check('examples/node', async () => {
     const dir = await stage('node', tarball);
     const { stdout } = await runOk(process.execPath, ['index.mjs'], {
       cwd: dir,
@@ -96,7 +82,7 @@ export function nodeExample(tarball: string, backend: Backend, subjects: number)
  * the second run is incremental and leaves the cache with exactly the server's live records.
  */
 export function nodeSyncExample(tarball: string, backend: Backend): Promise<CheckOutcome> {
-  return outcome('examples/node-sync', async () => {
+  return check('examples/node-sync', async () => {
     const dir = await stage('node-sync', tarball, ['better-sqlite3']);
     const run = async () =>
       (
@@ -140,7 +126,7 @@ export function nodeSyncExample(tarball: string, backend: Backend): Promise<Chec
 
 /** examples/deno: `deno check` and `deno run main.ts`, the npm: import resolved from the installed tarball. */
 export function denoExample(tarball: string, backend: Backend, subjects: number): Promise<CheckOutcome> {
-  return outcome('examples/deno', async () => {
+  return check('examples/deno', async () => {
     const dir = await stage('deno', tarball);
     const options = { cwd: dir, env: exampleEnv(backend), timeoutMs: EXAMPLE_TIMEOUT_MS };
     await runOk(DENO, ['check', '--node-modules-dir=manual', 'main.ts'], options);
@@ -156,7 +142,7 @@ export function denoExample(tarball: string, backend: Backend, subjects: number)
 
 /** examples/bun: `bun index.ts`, which writes records.ndjson. */
 export function bunExample(tarball: string, backend: Backend): Promise<CheckOutcome> {
-  return outcome('examples/bun', async () => {
+  return check('examples/bun', async () => {
     const dir = await stage('bun', tarball);
     const { stdout } = await runOk(BUN, ['index.ts'], {
       cwd: dir,
@@ -197,7 +183,7 @@ function readWranglerToml(text: string): {
 
 /** examples/cloudflare-worker: bundled from wrangler.toml's `main`, run in workerd with its vars plus the secrets. */
 export function workerExample(tarball: string, backend: Backend, subjects: number): Promise<CheckOutcome> {
-  return outcome('examples/cloudflare-worker', async () => {
+  return check('examples/cloudflare-worker', async () => {
     const dir = await stage('cloudflare-worker', tarball);
     const toml = readWranglerToml(await readFile(`${dir}/wrangler.toml`, 'utf8'));
     const bindings = {
@@ -225,7 +211,7 @@ export function browserCdnExample(
   backend: Backend,
   subjects: number,
 ): Promise<CheckOutcome> {
-  return outcome('examples/browser-cdn', async () => {
+  return check('examples/browser-cdn', async () => {
     const server = spawn(process.execPath, ['server.mjs'], {
       cwd: `${EXAMPLES_DIR}/browser-cdn`,
       env: { ...exampleEnv(backend), PORT: '0' },

@@ -12,7 +12,8 @@ export interface CheckOutcome {
   ms: number;
 }
 
-async function check(name: string, body: () => Promise<string>): Promise<CheckOutcome> {
+/** Runs one named check: its detail line when `body` resolves, its error message when it throws. */
+export async function check(name: string, body: () => Promise<string>): Promise<CheckOutcome> {
   const started = Date.now();
   try {
     return { name, ok: true, detail: await body(), ms: Date.now() - started };
