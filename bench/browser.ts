@@ -20,6 +20,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
 import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, ensureChromium } from '../tests/support/chromium.js';
+import { flag, numberListOption, numberOption } from './args.js';
 import { BENCH_DIR } from './lib.js';
 import { STUDY_KEY, startServer } from './sync-server.js';
 
@@ -27,12 +28,8 @@ const ROOT = join(BENCH_DIR, '..');
 const ADAPTERS = ['memory', 'indexeddb', 'sql.js'] as const;
 type AdapterName = (typeof ADAPTERS)[number];
 
-function option(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? undefined : process.argv[i + 1];
-}
-const RECORDS = Number(option('records') ?? 100_000);
-const LATENCIES = (option('latency') ?? '0,50').split(',').map(Number);
+const RECORDS = numberOption('records', 100_000);
+const LATENCIES = numberListOption('latency', '0,50');
 const STORAGE_COUNT = 100_000;
 
 interface PageServer {
@@ -204,7 +201,7 @@ async function main(): Promise<void> {
     join(BENCH_DIR, 'results', 'browser.json'),
     JSON.stringify({ chromium: version, records: RECORDS, storageRows, syncRows }, null, 2),
   );
-  if (process.argv.includes('--write-benchmarks')) {
+  if (flag('write-benchmarks')) {
     writeSection(version, storageTable, syncTable, syncRows, storageRows);
   }
   if (syncRows.some((r) => !r.equal)) process.exitCode = 1;

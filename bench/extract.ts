@@ -19,6 +19,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { flag, numberListOption, numberOption } from './args.js';
 import {
   BENCH_DIR,
   CONCURRENCY,
@@ -39,25 +40,19 @@ import {
 
 // ---- options ----
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : (process.argv[i + 1] ?? fallback);
-}
-const flag = (name: string) => process.argv.includes(`--${name}`);
-
-const RECORDS = Number(option('records', '100000'));
-const RUNS = Number(option('runs', '5'));
-const WARMUP = Number(option('warmup', '1'));
-const LATENCIES = option('latencies', '50,0').split(',').map(Number);
-const STREAM_RECORDS = Number(option('stream-records', '1000000'));
-const STREAM_LATENCIES = option('stream-latencies', '0,50').split(',').map(Number);
+const RECORDS = numberOption('records', 100_000);
+const RUNS = numberOption('runs', 5);
+const WARMUP = numberOption('warmup', 1);
+const LATENCIES = numberListOption('latencies', '50,0');
+const STREAM_RECORDS = numberOption('stream-records', 1_000_000);
+const STREAM_LATENCIES = numberListOption('stream-latencies', '0,50');
 const SKIP_STREAM = flag('skip-stream');
 // A sample taken while other work kept more than this many cores busy is taken again (up to
 // NOISY_RETRIES times) and the quietest one is kept: the machine may be shared.
-const MAX_BACKGROUND = Number(option('max-background', '0.25'));
-const NOISY_RETRIES = Number(option('noisy-retries', '3'));
+const MAX_BACKGROUND = numberOption('max-background', 0.25);
+const NOISY_RETRIES = numberOption('noisy-retries', 3);
 // Before each sample, wait up to this many seconds for the rest of the machine to go quiet.
-const QUIET_WAIT_S = Number(option('quiet-wait', '120'));
+const QUIET_WAIT_S = numberOption('quiet-wait', 120);
 const ONLY_STREAM = flag('only-stream');
 
 const TARGETS = {

@@ -4,16 +4,13 @@
  *
  *   node --cpu-prof --cpu-prof-dir bench/results/prof --import tsx bench/profile.ts --client sdk
  */
+import { numberOption, option } from './args.js';
 import { pullFloor, pullSequential, pullWithSdk, startServerProcess, timed } from './lib.js';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : (process.argv[i + 1] ?? fallback);
-}
-const records = Number(option('records', '100000'));
-const latency = Number(option('latency', '0'));
-const runs = Number(option('runs', '3'));
-const client = option('client', 'sdk');
+const records = numberOption('records', 100_000);
+const latency = numberOption('latency', 0);
+const runs = numberOption('runs', 3);
+const client = option('client') ?? 'sdk';
 const pull = { sdk: pullWithSdk, floor: pullFloor, sequential: pullSequential }[client];
 if (!pull) throw new Error(`unknown client ${client}`);
 

@@ -6,17 +6,10 @@
  *   npx tsx bench/server.ts --records 100000 --latency 50
  */
 import { startMockServer } from '../src/testing/index.js';
+import { numberOption } from './args.js';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number >= 0`);
-  return value;
-}
-
-const records = arg('records', 100_000);
-const latencyMs = arg('latency', 0);
+const records = numberOption('records', 100_000);
+const latencyMs = numberOption('latency', 0);
 const studyKey = 'BENCH';
 
 const server = await startMockServer({

@@ -7,18 +7,12 @@
  */
 import { Imednet } from '../src/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
+import { requiredOption } from './args.js';
 import { PAGE_SIZE } from './lib.js';
 
-function arg(name: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i < 0 ? undefined : process.argv[i + 1];
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-}
-
-const url = arg('url');
-const studyKey = arg('study');
-const expected = Number(arg('records'));
+const url = requiredOption('url');
+const studyKey = requiredOption('study');
+const expected = Number(requiredOption('records'));
 
 const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
 

@@ -16,6 +16,7 @@ import {
   startMockServer,
 } from '../src/testing/index.js';
 import { canonical } from '../tests/support/canonical.js';
+import { numberOption } from './args.js';
 
 export { canonical };
 
@@ -126,9 +127,5 @@ export async function startServer(records: number, latencyMs: number): Promise<S
 }
 
 if (process.argv[1] === SELF) {
-  const arg = (name: string, fallback: number) => {
-    const i = process.argv.indexOf(`--${name}`);
-    return i < 0 ? fallback : Number(process.argv[i + 1]);
-  };
-  await serve(arg('records', 100_000), arg('latency', 0));
+  await serve(numberOption('records', 100_000), numberOption('latency', 0));
 }

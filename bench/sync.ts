@@ -28,18 +28,11 @@ import { betterSqliteStorage } from '../src/storage/sqlite/better-sqlite3.js';
 import type { StorageAdapter } from '../src/storage/types.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
 import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
+import { flag, numberListOption, numberOption, option } from './args.js';
 import { processCpuSeconds } from './lib.js';
 import { canonical, STUDY_KEY, startServer } from './sync-server.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} must be a number >= 0`);
-  return value;
-}
 
 // ------------------------------------------------------------------ the benchmark
 
@@ -213,12 +206,9 @@ function writeBenchmarks(results: readonly AdapterResult[]): void {
 }
 
 async function main(): Promise<void> {
-  const records = arg('records', 100_000);
-  const at = process.argv.indexOf('--latency');
-  const latencies = (at >= 0 ? (process.argv[at + 1] ?? '0') : '0').split(',').map(Number);
-  if (latencies.some((n) => !Number.isFinite(n) || n < 0)) throw new Error('--latency takes ms, e.g. 0,50');
-  const only =
-    process.argv.indexOf('--only') >= 0 ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  const records = numberOption('records', 100_000);
+  const latencies = numberListOption('latency', '0');
+  const only = option('only');
   const dir = mkdtempSync(join(tmpdir(), 'imednet-sync-bench-'));
   let files = 0;
   let databases = 0;
@@ -260,7 +250,7 @@ async function main(): Promise<void> {
     join(HERE, 'results', 'sync.json'),
     `${JSON.stringify({ node: process.version, results }, null, 2)}\n`,
   );
-  if (process.argv.includes('--write-benchmarks')) writeBenchmarks(results);
+  if (flag('write-benchmarks')) writeBenchmarks(results);
 }
 
 await main();
