@@ -88,6 +88,8 @@ export function createRunner(identity) {
   const stray = [];
   let current = '(before the first case)';
   return {
+    /** The matrix runtime this runner reports for. */
+    runtime: identity.runtime,
     /**
      * The fixture calls this from its runtime's unhandled-rejection hook. Node would crash on one;
      * other runtimes only log it; either way it is a failure the report names.

@@ -31,11 +31,10 @@ export function readEnv(get) {
  *   sdk: Record<string, any>,
  *   load: (specifier: string) => Promise<Record<string, any>>,
  *   env: ReturnType<typeof readEnv>,
- *   runtime: string,
  *   platform?: Record<string, unknown>,
  * }} options
  */
-export async function runSuites({ runner, suites, sdk, load, env, runtime, platform = {} }) {
+export async function runSuites({ runner, suites, sdk, load, env, platform = {} }) {
   const control = createControl(env.controlUrl);
   for (const suite of suites) {
     // A suite may load the subpaths it declared before it names its cases.
@@ -46,7 +45,7 @@ export async function runSuites({ runner, suites, sdk, load, env, runtime, platf
       load,
       env,
       control,
-      runtime,
+      runtime: runner.runtime,
       platform,
     });
   }
