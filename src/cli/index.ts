@@ -123,19 +123,18 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  if (command === 'ledger') {
+  // The study and SQLite file the sync, ledger and reconcile commands work on.
+  const cacheTarget = (usage: string) => {
     const [studyKey] = rest;
-    if (!studyKey) {
-      throw new ConfigurationError(
-        'Usage: imednet ledger <studyKey> [--db FILE] [--stream S] [--rewind TIMESTAMP | --reset]',
-      );
-    }
+    if (!studyKey) throw new ConfigurationError(`Usage: imednet ${command} <studyKey> ${usage}`);
+    return { studyKey, db: values.db ?? `${studyKey}.imednet.db`, signal: controller.signal };
+  };
+
+  if (command === 'ledger') {
     const { runLedger } = await import('./sync.js');
-    const ledgerOptions: Parameters<typeof runLedger>[0] = {
-      studyKey,
-      db: values.db ?? `${studyKey}.imednet.db`,
-      signal: controller.signal,
-    };
+    const ledgerOptions: Parameters<typeof runLedger>[0] = cacheTarget(
+      '[--db FILE] [--stream S] [--rewind TIMESTAMP | --reset]',
+    );
     if (values.stream) ledgerOptions.stream = values.stream;
     if (values.rewind !== undefined) ledgerOptions.rewind = values.rewind;
     if (values.reset) ledgerOptions.reset = true;
@@ -144,18 +143,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'reconcile') {
-    const [studyKey] = rest;
-    if (!studyKey) {
-      throw new ConfigurationError(
-        'Usage: imednet reconcile <studyKey> [--db FILE] [--max-share N] [--force]',
-      );
-    }
     const { runReconcile } = await import('./sync.js');
-    const reconcileOptions: Parameters<typeof runReconcile>[1] = {
-      studyKey,
-      db: values.db ?? `${studyKey}.imednet.db`,
-      signal: controller.signal,
-    };
+    const reconcileOptions: Parameters<typeof runReconcile>[1] = cacheTarget(
+      '[--db FILE] [--max-share N] [--force]',
+    );
     if (values.force) reconcileOptions.force = true;
     if (values['max-share'] !== undefined) reconcileOptions.maxShare = Number(values['max-share']);
     await runReconcile(optionsFromEnv(), reconcileOptions);
@@ -163,17 +154,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'sync') {
-    const [studyKey] = rest;
-    if (!studyKey)
-      throw new ConfigurationError(
-        'Usage: imednet sync <studyKey> [--db FILE] [--streams a,b] [--every SECONDS]',
-      );
     const { runSync } = await import('./sync.js');
-    const syncOptions: Parameters<typeof runSync>[1] = {
-      studyKey,
-      db: values.db ?? `${studyKey}.imednet.db`,
-      signal: controller.signal,
-    };
+    const syncOptions: Parameters<typeof runSync>[1] = cacheTarget(
+      '[--db FILE] [--streams a,b] [--every SECONDS]',
+    );
     if (values.streams) syncOptions.streams = values.streams.split(',').map((s) => s.trim());
     if (values.every !== undefined) syncOptions.everySeconds = Number(values.every);
     await runSync(optionsFromEnv(), syncOptions);

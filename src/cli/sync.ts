@@ -7,9 +7,15 @@
 import { Imednet } from '../client.js';
 import type { ImednetOptions } from '../core/config.js';
 import { ConfigurationError, isApiError, isRateLimitError, isServerError } from '../core/errors.js';
+import type { SyncCache } from '../plugins/sync/cache.js';
 import { sync } from '../plugins/sync/index.js';
 import { STREAMS, type Stream } from '../plugins/sync/keys.js';
-import type { StudySyncResult, SyncProgressEvent } from '../plugins/sync/types.js';
+import type {
+  ReconcileOptions,
+  StudySyncOptions,
+  StudySyncResult,
+  SyncProgressEvent,
+} from '../plugins/sync/types.js';
 import { SyncWorker } from '../plugins/sync/worker.js';
 import type { StorageAdapter } from '../storage/types.js';
 import { count } from './output.js';
@@ -69,6 +75,24 @@ export async function openSqlite(filename: string): Promise<StorageAdapter> {
   );
 }
 
+/** Opens the SQLite file, runs `fn` with a sync cache over it, and closes the file however it ends. */
+async function withCache<T>(
+  db: string,
+  clientOptions: ImednetOptions,
+  fn: (cache: SyncCache) => Promise<T>,
+): Promise<T> {
+  const storage = await openSqlite(db);
+  try {
+    const Synced = Imednet.plugin(sync({ storage }));
+    return await fn(new Synced(clientOptions).cache);
+  } finally {
+    await storage.close();
+  }
+}
+
+const toStdout = (line: string) => void process.stdout.write(`${line}\n`);
+const toStderr = (line: string) => void process.stderr.write(`${line}\n`);
+
 function checkStreams(names: readonly string[] | undefined): Stream[] | undefined {
   if (!names || names.length === 0) return undefined;
   const known = new Set<string>(STREAMS);
@@ -100,17 +124,14 @@ export async function runSync(
   clientOptions: ImednetOptions,
   options: CliSyncOptions,
 ): Promise<StudySyncResult[]> {
-  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const progress = options.progress ?? toStderr;
+  const output = options.output ?? toStdout;
   const streams = checkStreams(options.streams);
   const every = options.everySeconds;
   if (every !== undefined && !(Number.isFinite(every) && every > 0)) {
     throw new ConfigurationError('--every must be a positive number of seconds');
   }
   const throttle = options.progressIntervalMs ?? 1000;
-  const storage = await openSqlite(options.db);
-  const Synced = Imednet.plugin(sync({ storage }));
-  const synced = new Synced(clientOptions);
 
   let lastLine = 0;
   const onProgress = (event: SyncProgressEvent) => {
@@ -128,12 +149,12 @@ export async function runSync(
   };
 
   const results: StudySyncResult[] = [];
-  try {
+  return withCache(options.db, clientOptions, async (cache) => {
     if (every === undefined) {
-      const runOptions: Parameters<typeof synced.cache.syncStudy>[1] = { onProgress };
+      const runOptions: StudySyncOptions = { onProgress };
       if (options.signal) runOptions.signal = options.signal;
       if (streams) runOptions.streams = streams;
-      const result = await synced.cache.syncStudy(options.studyKey, runOptions);
+      const result = await cache.syncStudy(options.studyKey, runOptions);
       results.push(result);
       output(JSON.stringify(summary(result)));
       return results;
@@ -164,13 +185,11 @@ export async function runSync(
       },
     };
     if (options.signal) workerOptions.signal = options.signal;
-    const worker = new SyncWorker(synced.cache, workerOptions);
+    const worker = new SyncWorker(cache, workerOptions);
     await worker.runForever();
     if (failure !== undefined) throw failure;
     return results;
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 /** Options of {@link runLedger}. */
@@ -192,17 +211,14 @@ export interface CliLedgerOptions {
  * watermark back, or resets it. Works offline: the API is never called.
  */
 export async function runLedger(options: CliLedgerOptions): Promise<void> {
-  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const output = options.output ?? toStdout;
   if (options.rewind !== undefined && options.reset) {
     throw new ConfigurationError('Give --rewind or --reset, not both');
   }
   const stream = checkStreams([options.stream ?? 'records'])?.[0] as Stream;
-  const storage = await openSqlite(options.db);
   // The ledger lives in the store; the client is needed only to hold the cache and is never used,
   // so placeholder keys will do.
-  const Synced = Imednet.plugin(sync({ storage }));
-  const { cache } = new Synced({ apiKey: 'offline', securityKey: 'offline' });
-  try {
+  await withCache(options.db, { apiKey: 'offline', securityKey: 'offline' }, async (cache) => {
     const runOptions: { signal?: AbortSignal } = {};
     if (options.signal) runOptions.signal = options.signal;
     if (options.reset) {
@@ -212,9 +228,7 @@ export async function runLedger(options: CliLedgerOptions): Promise<void> {
     } else {
       for (const entry of await cache.ledger.list(options.studyKey)) output(JSON.stringify(entry));
     }
-  } finally {
-    await storage.close();
-  }
+  });
 }
 
 /** Options of {@link runReconcile}. */
@@ -235,13 +249,10 @@ export interface CliReconcileOptions {
  * delete from an empty listing or more than `maxShare` of the cache unless forced.
  */
 export async function runReconcile(clientOptions: ImednetOptions, options: CliReconcileOptions) {
-  const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const output = options.output ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const storage = await openSqlite(options.db);
-  const Synced = Imednet.plugin(sync({ storage }));
-  const { cache } = new Synced(clientOptions);
-  try {
-    const runOptions: Parameters<typeof cache.reconcile>[1] = {
+  const progress = options.progress ?? toStderr;
+  const output = options.output ?? toStdout;
+  return withCache(options.db, clientOptions, async (cache) => {
+    const runOptions: ReconcileOptions = {
       onProgress: (event) => {
         if (event.type === 'done') {
           progress(`records: reconcile, ${count(event.fetched)} listed, ${count(event.deleted)} deleted`);
@@ -254,7 +265,5 @@ export async function runReconcile(clientOptions: ImednetOptions, options: CliRe
     const result = await cache.reconcile(options.studyKey, runOptions);
     output(JSON.stringify(result));
     return result;
-  } finally {
-    await storage.close();
-  }
+  });
 }
