@@ -9,6 +9,7 @@ import { ConfigurationError } from '../../core/errors.js';
 import type { StorageAdapter } from '../types.js';
 import { sqliteStorage } from './adapter.js';
 import type { SqlExecutor, SqlTransaction, SqlValue } from './executor.js';
+import { asyncExecutor } from './sync-driver.js';
 
 /** The cursor `sql.exec` answers (only what is used here; the Workers type `SqlStorageCursor` fits). */
 export interface DurableObjectSqlCursorLike {
@@ -92,28 +93,11 @@ export function durableObjectExecutor(storage: DurableObjectStorageLike): SqlExe
       return exec(query, params)[0] as Row | undefined;
     },
   };
-  return {
-    name: 'durable-object',
-    async run(query, params) {
-      tx.run(query, params);
-    },
-    async all<Row>(query: string, params?: readonly SqlValue[]) {
-      return tx.all<Row>(query, params);
-    },
-    async get<Row>(query: string, params?: readonly SqlValue[]) {
-      return tx.get<Row>(query, params);
-    },
-    async transaction<T>(fn: (t: SqlTransaction) => T): Promise<T> {
-      return storage.transactionSync(() => {
-        const result = fn(tx);
-        if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-          // Throwing here rolls the transaction back: an async fn would run outside it.
-          throw new TypeError('transaction(fn) needs a synchronous fn; it returned a promise');
-        }
-        return result;
-      });
-    },
-    // The storage belongs to the runtime; there is no connection to release.
-    async close() {},
-  };
+  // The storage belongs to the runtime; there is no connection to release on close.
+  return asyncExecutor(
+    'durable-object',
+    tx,
+    (body) => storage.transactionSync(body),
+    async () => {},
+  );
 }

@@ -73,25 +73,14 @@ export function syncExecutor(db: SyncDatabaseLike, options: SyncExecutorOptions)
     },
   };
 
-  return {
-    name: options.name,
-    async run(sql, params) {
-      tx.run(sql, params);
-    },
-    async all<Row>(sql: string, params?: readonly SqlValue[]) {
-      return tx.all<Row>(sql, params);
-    },
-    async get<Row>(sql: string, params?: readonly SqlValue[]) {
-      return tx.get<Row>(sql, params);
-    },
-    async transaction<T>(fn: (t: SqlTransaction) => T): Promise<T> {
+  return asyncExecutor(
+    options.name,
+    tx,
+    // IMMEDIATE takes the write lock up front, so a second process waits at BEGIN (busy_timeout).
+    (body) => {
       db.exec('BEGIN IMMEDIATE');
       try {
-        const result = fn(tx);
-        if (typeof (result as { then?: unknown } | null)?.then === 'function') {
-          // An async callback would let other statements run inside this transaction.
-          throw new TypeError('transaction(fn) needs a synchronous fn; it returned a promise');
-        }
+        const result = body();
         db.exec('COMMIT');
         return result;
       } catch (error) {
@@ -103,12 +92,48 @@ export function syncExecutor(db: SyncDatabaseLike, options: SyncExecutorOptions)
         throw error;
       }
     },
-    async close() {
+    async () => {
       if (closed) return;
       closed = true;
       for (const prepared of cache.values()) prepared.free?.();
       cache.clear();
       if (options.owned) db.close();
     },
+  );
+}
+
+/**
+ * The async {@link SqlExecutor} over a synchronous transaction view `tx`: statements call it
+ * directly, and `transaction(fn)` runs `fn` inside `atomically` (which opens the transaction, and
+ * commits it, or rolls it back when its body throws). A `fn` that returns a promise is refused inside
+ * the transaction, which rolls it back: an async callback would let other statements run inside it.
+ */
+export function asyncExecutor(
+  name: string,
+  tx: SqlTransaction,
+  atomically: <T>(body: () => T) => T,
+  close: () => Promise<void>,
+): SqlExecutor {
+  return {
+    name,
+    async run(sql, params) {
+      tx.run(sql, params);
+    },
+    async all<Row>(sql: string, params?: readonly SqlValue[]) {
+      return tx.all<Row>(sql, params);
+    },
+    async get<Row>(sql: string, params?: readonly SqlValue[]) {
+      return tx.get<Row>(sql, params);
+    },
+    async transaction<T>(fn: (t: SqlTransaction) => T): Promise<T> {
+      return atomically(() => {
+        const result = fn(tx);
+        if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+          throw new TypeError('transaction(fn) needs a synchronous fn; it returned a promise');
+        }
+        return result;
+      });
+    },
+    close,
   };
 }

@@ -150,4 +150,19 @@ describe('sqliteStorage', () => {
     await storage.close();
     db.close();
   });
+
+  it('refuses an async transaction callback and rolls back what it did', async () => {
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (x)');
+    const executor = syncExecutor(db, { name: 'better-sqlite3', owned: true });
+    await expect(
+      executor.transaction!(async (tx) => {
+        tx.run('INSERT INTO t VALUES (1)');
+      }),
+    ).rejects.toThrow(/needs a synchronous fn/);
+    expect(await executor.all('SELECT * FROM t')).toEqual([]);
+    await executor.transaction!((tx) => tx.run('INSERT INTO t VALUES (2)'));
+    expect(await executor.all('SELECT x FROM t')).toEqual([{ x: 2 }]);
+    await executor.close();
+  });
 });
