@@ -5,6 +5,7 @@
  */
 import { AbortError, ConfigurationError } from '../../core/errors.js';
 import type { SyncCache } from './cache.js';
+import { sleep } from './lock.js';
 import type { ProgressListener, StudySyncResult, SyncResult } from './types.js';
 
 /** Options of a {@link SyncWorker}. */
@@ -108,15 +109,7 @@ export class SyncWorker {
     while (!signal.aborted) {
       await this.runOnce();
       if (signal.aborted) break;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, interval);
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await sleep(interval, signal);
     }
   }
 
