@@ -5,11 +5,8 @@
  * nullability, no undeclared fields), including its error envelopes, and accepts the spec's
  * request examples, and (3) the client reads the spec's own examples end to end.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { Imednet } from '../../src/client.js';
 import { CodingSchema } from '../../src/endpoints/codings.js';
 import { KeywordSchema } from '../../src/endpoints/fields.js';
@@ -31,6 +28,7 @@ import {
   DEFAULT_API_KEY,
   DEFAULT_SECURITY_KEY,
 } from '../../src/testing/index.js';
+import { readOpenApi } from '../support/openapi.js';
 
 type OpenApiSchema = {
   $ref?: string;
@@ -42,8 +40,7 @@ type OpenApiSchema = {
   required?: string[];
 };
 
-const specPath = fileURLToPath(new URL('../../../shared/api/mednet-openapi.yaml', import.meta.url));
-const spec = parse(readFileSync(specPath, 'utf8'));
+const spec = readOpenApi();
 const components: Record<string, OpenApiSchema> = spec.components.schemas;
 
 function resolve(schema: OpenApiSchema): OpenApiSchema {

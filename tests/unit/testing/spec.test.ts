@@ -1,12 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { createFakeStudy, createMockApi } from '../../../src/testing/index.js';
+import { readOpenApi } from '../../support/openapi.js';
 import { call, post } from './helpers.js';
 
-const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const spec = parse(readFileSync(`${repoRoot}../shared/api/mednet-openapi.yaml`, 'utf8'));
+const spec = readOpenApi();
 
 type Schema = {
   $ref?: string;
