@@ -1,10 +1,11 @@
 /**
  * The listing and get-by-id behaviour every resource shares. The API has no id paths: `get` lists
- * with a filter on the id field and throws `NotFoundError` when nothing matches.
+ * with a filter on the id field, throws `NotFoundError` when nothing matches and checks that what
+ * came back carries the id asked for.
  */
 import * as v from 'valibot';
 import type { ClientContext } from '../core/context.js';
-import { ConfigurationError, NotFoundError } from '../core/errors.js';
+import { ConfigurationError, NotFoundError, ResponseValidationError } from '../core/errors.js';
 import { type FilterInput, renderFilter, renderSort, type SortInput } from '../core/filters.js';
 import { type FetchedPage, type PageFetcher, Paginator } from '../core/pagination.js';
 import { type AnySchema, parseResponse } from '../core/schema.js';
@@ -114,15 +115,34 @@ export function listPath<T>(
   return new Paginator(fetchPage, paginatorOptions);
 }
 
-/** Finds the first item of a listing or throws `NotFoundError`. */
-export async function firstOrNotFound<T>(
+/**
+ * The error for an id that matched nothing. A string id may be a subject key (patient data), so
+ * only numeric ids are quoted in the message.
+ */
+export function notFound(noun: string, idField: string, id: string | number): NotFoundError {
+  const which = typeof id === 'number' ? `${idField} ${id}` : `the ${idField} asked for`;
+  return new NotFoundError(404, { message: `No ${noun} with ${which}` });
+}
+
+/**
+ * The first item of a filtered listing, checked to be the one asked for: `NotFoundError` when the
+ * listing is empty, `ResponseValidationError` when the API answered another item (a filter it did
+ * not apply), so a wrong item is never returned as if it were the right one.
+ */
+export async function findById<T>(
   listing: AsyncIterable<T>,
   noun: string,
   idField: string,
-  id: unknown,
+  id: string | number,
 ): Promise<T> {
-  for await (const item of listing) return item;
-  throw new NotFoundError(404, { message: `No ${noun} with ${idField} ${JSON.stringify(id)}` });
+  for await (const item of listing) {
+    if (String((item as Record<string, unknown>)[idField]) === String(id)) return item;
+    throw new ResponseValidationError(
+      `The API answered a ${noun} with another ${idField} than the one asked for (the filter was not applied)`,
+      [{ path: `data.0.${idField}`, message: `expected the ${idField} asked for, received another` }],
+    );
+  }
+  throw notFound(noun, idField, id);
 }
 
 /** Checks an id passed to `get`. */
@@ -157,13 +177,16 @@ export class StudyResource<T> {
     return listPath(this.ctx, this.pathFor(studyKey), this.spec, options);
   }
 
-  /** Fetches one item by its id field; throws `NotFoundError` when there is none. */
+  /**
+   * Fetches one item by its id field; throws `NotFoundError` when there is none, and
+   * `ResponseValidationError` when the API answers an item with another id.
+   */
   async get(studyKey: string, id: string | number, options: GetOptions = {}): Promise<T> {
     const value = checkId(id, this.spec.idField);
     const field =
       typeof value === 'number' ? (this.spec.numericIdField ?? this.spec.idField) : this.spec.idField;
     const listOptions: ListOptions = { filter: { [field]: value }, pageSize: 1, concurrency: 1 };
     if (options.signal) listOptions.signal = options.signal;
-    return firstOrNotFound(this.list(studyKey, listOptions), this.spec.noun, field, value);
+    return findById(this.list(studyKey, listOptions), this.spec.noun, field, value);
   }
 }

@@ -4,7 +4,7 @@ import type { ClientContext } from '../core/context.js';
 import type { Paginator } from '../core/pagination.js';
 import { pathSegment } from '../core/validate.js';
 import { num, text } from './fields.js';
-import { firstOrNotFound, type GetOptions, type ListOptions, listPath } from './resource.js';
+import { findById, type GetOptions, type ListOptions, listPath } from './resource.js';
 
 /** A study. */
 export const StudySchema = v.looseObject({
@@ -34,11 +34,14 @@ export class StudiesEndpoint {
     return listPath(this.#ctx, '/studies', spec, options);
   }
 
-  /** Fetches one study by its key; throws `NotFoundError` when the keys cannot see it. */
+  /**
+   * Fetches one study by its key; throws `NotFoundError` when the keys cannot see it and
+   * `ResponseValidationError` when the API answers another study.
+   */
   async get(studyKey: string, options: GetOptions = {}): Promise<Study> {
     pathSegment(studyKey, 'studyKey');
     const listOptions: ListOptions = { filter: { studyKey }, pageSize: 1, concurrency: 1 };
     if (options.signal) listOptions.signal = options.signal;
-    return firstOrNotFound(this.list(listOptions), 'study', 'studyKey', studyKey);
+    return findById(this.list(listOptions), 'study', 'studyKey', studyKey);
   }
 }

@@ -4,14 +4,7 @@ import type { ClientContext } from '../core/context.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Paginator } from '../core/pagination.js';
 import { bool, intArray, num, text } from './fields.js';
-import {
-  checkId,
-  firstOrNotFound,
-  type GetOptions,
-  type ListOptions,
-  listPath,
-  StudyResource,
-} from './resource.js';
+import { checkId, type GetOptions, type ListOptions, listPath, notFound, StudyResource } from './resource.js';
 
 /** A role held by a user. Its dates are the API's 7-integer arrays; `parseApiDate` reads them. */
 export const RoleSchema = v.looseObject({
@@ -72,10 +65,7 @@ export class UsersEndpoint extends StudyResource<User> {
     const id = checkId(userId, 'userId');
     const listOptions: UserListOptions = { includeInactive: options.includeInactive ?? true, concurrency: 1 };
     if (options.signal) listOptions.signal = options.signal;
-    const listing = this.list(studyKey, listOptions);
-    const matches = async function* () {
-      for await (const user of listing) if (user.userId === String(id)) yield user;
-    };
-    return firstOrNotFound(matches(), 'user', 'userId', id);
+    for await (const user of this.list(studyKey, listOptions)) if (user.userId === String(id)) return user;
+    throw notFound('user', 'userId', id);
   }
 }

@@ -194,6 +194,40 @@ describe('get by id', () => {
     expect(error.message).toContain('987654');
   });
 
+  it('never names a subject key it could not find', async () => {
+    const error = await mock
+      .client()
+      .subjects.get('DEMO', 'ZZ-404')
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(NotFoundError);
+    expect(error.message).not.toContain('ZZ-404');
+  });
+
+  it('refuses the wrong item when the server ignores the filter', async () => {
+    // The mock behind a fetch that drops the filter: every listing answers from the first item.
+    const ignoreFilter: typeof fetch = (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      url.searchParams.delete('filter');
+      return fetch(new Request(url, request));
+    };
+    const client = mock.client({ fetch: ignoreFilter });
+    const subject = study.subjects[4]!;
+    const attempts = [
+      client.sites.get('DEMO', study.sites[2]!.siteId!),
+      client.subjects.get('DEMO', subject.subjectKey!),
+      client.subjects.get('DEMO', subject.subjectId!),
+      client.records.get('DEMO', study.records.at(17)!.recordId),
+      client.studies.get('OTHER'),
+    ];
+    for (const attempt of attempts) {
+      const error = await attempt.catch((e) => e);
+      expect(error).toBeInstanceOf(ResponseValidationError);
+      expect(error.message).toMatch(/another \w+ than the one asked for/);
+      expect(error.message).not.toContain(subject.subjectKey!);
+    }
+  });
+
   it('finds users by walking the listing, since the API cannot filter users', async () => {
     const client = mock.client();
     const user = study.users.at(-1)!;
