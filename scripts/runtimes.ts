@@ -440,7 +440,7 @@ function printSummary(
       const cell = r ? `${r.passed}/${r.total}` : '0/?';
       log(`   ${o.label.padEnd(16)} ${cell.padEnd(8)} ${seconds(o.ms).padEnd(7)} ${r?.version ?? ''}`);
       if (o.error) log(`      could not start: ${o.error.split('\n').join('\n      ')}`);
-      for (const c of r?.results ?? []) if (!c.ok) log(`      ✗ ${c.name}: ${c.error}`);
+      for (const c of r?.results ?? []) if (!c.ok) log(`      FAILED ${c.name}: ${c.error}`);
       if (r && r.total === 0) log('      ran no cases');
     }
   }
@@ -461,7 +461,7 @@ function printSummary(
     }
     if (!outcome.ok) failures++;
     const detail = outcome.detail.split('\n');
-    log(`   ${outcome.ok ? '✓' : '✗'} ${outcome.name} (${seconds(outcome.ms)}): ${detail[0]}`);
+    log(`   ${outcome.ok ? 'pass' : 'FAIL'} ${outcome.name} (${seconds(outcome.ms)}): ${detail[0]}`);
     for (const line of detail.slice(1)) log(`      ${line}`);
   }
   const passed = outcomes.reduce((n, o) => n + (o.report?.passed ?? 0), 0);

