@@ -1,0 +1,106 @@
+/** One run's counters and progress events, and the small option checks every run shares. */
+import { ConfigurationError } from '../../core/errors.js';
+import type { Stream } from './keys.js';
+import type { RunSummary } from './ledger.js';
+import type { ProgressListener, SyncMode, SyncProgressEvent, SyncResult } from './types.js';
+
+/** This machine's time as ISO text, for ledger bookkeeping. */
+export function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** `value` (or `fallback`) when it is a positive integer; a `ConfigurationError` naming `name` otherwise. */
+export function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const n = value ?? fallback;
+  if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`${name} must be a positive integer`);
+  return n;
+}
+
+/** Counts and reports one run's progress. */
+export class Run {
+  fetched = 0;
+  stored = 0;
+  deleted = 0;
+  readonly startedAt = nowIso();
+  readonly #t0 = Date.now();
+
+  constructor(
+    readonly studyKey: string,
+    readonly stream: Stream,
+    public mode: SyncMode,
+    private readonly listeners: readonly ProgressListener[],
+  ) {}
+
+  /** Adds `count` to the counter of `type` and tells every listener. */
+  emit(type: SyncProgressEvent['type'], count: number, expected?: number): void {
+    if (type === 'fetched') this.fetched += count;
+    else if (type === 'stored') this.stored += count;
+    else if (type === 'deleted') this.deleted += count;
+    if (this.listeners.length === 0) return;
+    const event: SyncProgressEvent = {
+      type,
+      studyKey: this.studyKey,
+      stream: this.stream,
+      mode: this.mode,
+      count,
+      fetched: this.fetched,
+      stored: this.stored,
+      deleted: this.deleted,
+    };
+    if (expected !== undefined) event.expected = expected;
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing listener must not break the sync.
+      }
+    }
+  }
+
+  /** Emits `done` and describes the finished run as a {@link SyncResult}. */
+  finish(previousWatermark: string | null, watermark: string | null, resumed = false): SyncResult {
+    this.emit('done', 0);
+    return {
+      studyKey: this.studyKey,
+      stream: this.stream,
+      mode: this.mode,
+      fetched: this.fetched,
+      stored: this.stored,
+      deleted: this.deleted,
+      previousWatermark,
+      watermark,
+      resumed,
+      durationMs: this.durationMs,
+    };
+  }
+
+  /** The run so far, as the ledger keeps it. */
+  summary(): RunSummary {
+    return {
+      mode: this.mode,
+      startedAt: this.startedAt,
+      finishedAt: nowIso(),
+      fetched: this.fetched,
+      stored: this.stored,
+      deleted: this.deleted,
+    };
+  }
+
+  /** Wall time since the run began, in ms. */
+  get durationMs(): number {
+    return Date.now() - this.#t0;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+export async function eachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  });
+  await Promise.all(workers);
+}

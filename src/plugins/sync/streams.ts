@@ -1,0 +1,194 @@
+/**
+ * The streams besides records that a dashboard needs offline. Forms, variables, intervals and sites
+ * are small: each sync replaces them in one atomic write. Subjects, visits and queries are listed
+ * in full the first time (and on `refresh`), then by `dateModified >= watermark`.
+ */
+import type { StorageOperation } from '../../storage/types.js';
+import { EPOCH, type Item, type SyncContext } from './context.js';
+import { collectionOf, ID_FIELDS, idKey, type Stream } from './keys.js';
+import type { LedgerEntry } from './ledger.js';
+import type { HeldLock } from './lock.js';
+import { Run } from './run.js';
+import type { StudySyncOptions, SyncResult, SyncRunOptions } from './types.js';
+
+/** The streams replaced whole at every sync. */
+export const METADATA_STREAMS: ReadonlySet<Stream> = new Set<Stream>([
+  'forms',
+  'variables',
+  'intervals',
+  'sites',
+]);
+
+/** Syncs one stream other than records. */
+export function syncStream(
+  ctx: SyncContext,
+  studyKey: string,
+  stream: Stream,
+  options: StudySyncOptions,
+  lock: HeldLock,
+): Promise<SyncResult> {
+  return METADATA_STREAMS.has(stream)
+    ? syncMetadata(ctx, studyKey, stream, options, lock)
+    : syncDated(ctx, studyKey, stream, options, lock);
+}
+
+/** Forms, variables, intervals, sites: small, so each sync replaces them in one atomic write. */
+async function syncMetadata(
+  ctx: SyncContext,
+  studyKey: string,
+  stream: Stream,
+  options: SyncRunOptions,
+  lock: HeldLock,
+): Promise<SyncResult> {
+  const storage = ctx.storage;
+  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options));
+  const collection = collectionOf(studyKey, stream);
+  const idField = ID_FIELDS[stream];
+  const start = await ctx.ledger.get(studyKey, stream);
+  run.emit('start', 0);
+  const items = new Map<string, Item>();
+  for await (const page of ctx.endpoint(stream).list(studyKey, ctx.listOptions(options.signal)).pages()) {
+    run.emit('fetched', page.items.length, page.totalElements);
+    for (const item of page.items) items.set(idKey(item[idField]), item);
+  }
+  let cached = 0;
+  let dropped = 0;
+  for await (const batch of storage.scan(collection, { batchSize: 1000 })) {
+    cached += batch.length;
+    for (const [key] of batch) if (!items.has(key)) dropped++;
+  }
+  const ops: StorageOperation[] = [];
+  // An empty answer for a study that had items is more likely a fault than the truth: keep them.
+  const keep = items.size === 0 && cached > 0;
+  if (!keep) {
+    ops.push({ type: 'clear', collection });
+    for (const [key, value] of items) ops.push({ type: 'put', collection, key, value });
+  }
+  const entry: LedgerEntry = {
+    ...start,
+    status: 'idle',
+    error: null,
+    recordsProcessed: items.size,
+    metadata: {
+      ...start.metadata,
+      lastRun: { ...run.summary(), stored: keep ? 0 : items.size },
+    },
+  };
+  if (keep) entry.metadata.warning = 'The server listed nothing; the cached items were kept';
+  else delete entry.metadata.warning;
+  ops.push(ctx.ledger.op(entry));
+  await ctx.commit(lock, ops);
+  if (!keep) run.emit('stored', items.size);
+  if (!keep && dropped > 0) run.emit('deleted', dropped);
+  return run.finish(start.lastTimestamp, start.lastTimestamp);
+}
+
+/**
+ * Subjects, visits, queries: a full listing the first time (and on `refresh`), which also drops
+ * items the server no longer lists; afterwards items with `dateModified >= watermark`.
+ */
+async function syncDated(
+  ctx: SyncContext,
+  studyKey: string,
+  stream: Stream,
+  options: StudySyncOptions,
+  lock: HeldLock,
+): Promise<SyncResult> {
+  const start = await ctx.ledger.get(studyKey, stream);
+  if (start.lastTimestamp === null || options.refresh === true) {
+    return refreshDated(ctx, studyKey, stream, start, options, lock);
+  }
+  const run = new Run(studyKey, stream, 'incremental', ctx.listeners(options));
+  const collection = collectionOf(studyKey, stream);
+  const idField = ID_FIELDS[stream];
+  const since = start.lastTimestamp;
+  run.emit('start', 0);
+  let highWater: string | null = null;
+  const changed = new Map<string, Item>();
+  const listing = ctx.endpoint(stream).list(studyKey, {
+    ...ctx.listOptions(options.signal),
+    filter: { dateModified: { gte: since } },
+    sort: ['-dateModified', idField],
+  });
+  for await (const page of listing.pages()) {
+    if (page.page === 0) {
+      const first = page.items[0]?.dateModified;
+      highWater = typeof first === 'string' ? first : null;
+    }
+    run.emit('fetched', page.items.length, page.totalElements);
+    for (const item of page.items) changed.set(idKey(item[idField]), item);
+  }
+  const watermark = highWater !== null && highWater > since ? highWater : since;
+  const ops: StorageOperation[] = [];
+  for (const [key, value] of changed) ops.push({ type: 'put', collection, key, value });
+  const entry: LedgerEntry = {
+    ...start,
+    lastTimestamp: watermark,
+    status: 'idle',
+    error: null,
+    recordsProcessed: changed.size,
+    metadata: { ...start.metadata, lastRun: { ...run.summary(), stored: changed.size } },
+  };
+  ops.push(ctx.ledger.op(entry));
+  await ctx.commit(lock, ops);
+  if (changed.size > 0) run.emit('stored', changed.size);
+  return run.finish(since, watermark);
+}
+
+/** A full listing of subjects, visits or queries: stores every item and drops what is no longer listed. */
+async function refreshDated(
+  ctx: SyncContext,
+  studyKey: string,
+  stream: Stream,
+  start: LedgerEntry,
+  options: SyncRunOptions,
+  lock: HeldLock,
+): Promise<SyncResult> {
+  const storage = ctx.storage;
+  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options));
+  const collection = collectionOf(studyKey, stream);
+  const idField = ID_FIELDS[stream];
+  const batchSize = ctx.batchSize;
+  run.emit('start', 0);
+  const newest = await ctx.newest(studyKey, stream, options.signal);
+  const listed = new Set<string>();
+  let buffer: [string, Item][] = [];
+  const flush = async () => {
+    if (buffer.length === 0) return;
+    await lock.check();
+    await storage.putMany(collection, buffer);
+    run.emit('stored', buffer.length);
+    buffer = [];
+  };
+  for await (const page of ctx.endpoint(stream).list(studyKey, ctx.listOptions(options.signal)).pages()) {
+    run.emit('fetched', page.items.length, page.totalElements);
+    for (const item of page.items) {
+      const key = idKey(item[idField]);
+      listed.add(key);
+      buffer.push([key, item]);
+    }
+    if (buffer.length >= batchSize) await flush();
+  }
+  await flush();
+  // Drop what the server no longer lists, unless it listed nothing at all (more likely a fault).
+  const stale: string[] = [];
+  if (listed.size > 0) {
+    for await (const batch of storage.scan(collection, { batchSize: 1000 })) {
+      for (const [key] of batch) if (!listed.has(key)) stale.push(key);
+    }
+  }
+  const ops: StorageOperation[] = stale.map((key) => ({ type: 'delete' as const, collection, key }));
+  const watermark = newest ?? start.lastTimestamp ?? EPOCH;
+  const entry: LedgerEntry = {
+    ...start,
+    lastTimestamp: watermark,
+    status: 'idle',
+    error: null,
+    recordsProcessed: listed.size,
+    metadata: { ...start.metadata, lastRun: { ...run.summary(), deleted: stale.length } },
+  };
+  ops.push(ctx.ledger.op(entry));
+  await ctx.commit(lock, ops);
+  if (stale.length > 0) run.emit('deleted', stale.length);
+  return run.finish(start.lastTimestamp, watermark);
+}
