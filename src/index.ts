@@ -29,18 +29,29 @@ export type {
 } from './core/plugins.js';
 export { redactUrl } from './core/redact.js';
 export type { Logger, RequestEvent } from './core/transport.js';
-export { type Coding, CodingSchema } from './endpoints/codings.js';
-export { type Keyword, KeywordSchema } from './endpoints/fields.js';
-export { type Form, FormSchema } from './endpoints/forms.js';
-export { type Interval, IntervalSchema } from './endpoints/intervals.js';
+export { type Coding, type CodingField, CodingSchema } from './endpoints/codings.js';
+export { type FieldsOf, type Keyword, KeywordSchema } from './endpoints/fields.js';
+export { type Form, type FormField, FormSchema } from './endpoints/forms.js';
+export { type Interval, type IntervalField, IntervalSchema } from './endpoints/intervals.js';
 export { isTerminalJobState, type Job, JobSchema, type JobWaitOptions } from './endpoints/jobs.js';
-export { type Query, type QueryComment, QueryCommentSchema, QuerySchema } from './endpoints/queries.js';
-export { type RecordRevision, RecordRevisionSchema } from './endpoints/record-revisions.js';
+export {
+  type Query,
+  type QueryComment,
+  QueryCommentSchema,
+  type QueryField,
+  QuerySchema,
+} from './endpoints/queries.js';
+export {
+  type RecordRevision,
+  type RecordRevisionField,
+  RecordRevisionSchema,
+} from './endpoints/record-revisions.js';
 export {
   createRecord,
   type Record,
   type RecordCreateItem,
   type RecordCreateOptions,
+  type RecordField,
   type RecordJobStatus,
   type RecordListOptions,
   RecordSchema,
@@ -49,9 +60,16 @@ export {
   updateScheduledRecord,
 } from './endpoints/records.js';
 export type { GetOptions, ListOptions } from './endpoints/resource.js';
-export { type Site, SiteSchema } from './endpoints/sites.js';
-export { type Study, StudySchema } from './endpoints/studies.js';
-export { type Subject, SubjectSchema } from './endpoints/subjects.js';
-export { type Role, RoleSchema, type User, type UserListOptions, UserSchema } from './endpoints/users.js';
-export { type Variable, VariableSchema } from './endpoints/variables.js';
-export { type Visit, VisitSchema } from './endpoints/visits.js';
+export { type Site, type SiteField, SiteSchema } from './endpoints/sites.js';
+export { type Study, type StudyField, StudySchema } from './endpoints/studies.js';
+export { type Subject, type SubjectField, SubjectSchema } from './endpoints/subjects.js';
+export {
+  type Role,
+  RoleSchema,
+  type User,
+  type UserField,
+  type UserListOptions,
+  UserSchema,
+} from './endpoints/users.js';
+export { type Variable, type VariableField, VariableSchema } from './endpoints/variables.js';
+export { type Visit, type VisitField, VisitSchema } from './endpoints/visits.js';

@@ -2,6 +2,7 @@
 import type { Imednet } from '../client.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { ListOptions } from '../endpoints/resource.js';
+import type { StudyField } from '../endpoints/studies.js';
 import { writeLine } from './output.js';
 
 /** CLI resource names mapped to client endpoint properties. */
@@ -46,7 +47,8 @@ export async function listToStream(
   if (signal) listOptions.signal = signal;
   let listing: AsyncIterable<unknown>;
   if (resource === 'studies') {
-    listing = client.studies.list(listOptions);
+    // Field names typed on the command line are checked by the API, not by the compiler.
+    listing = client.studies.list(listOptions as ListOptions<StudyField>);
   } else {
     const property = RESOURCES[resource as keyof typeof RESOURCES];
     if (!property)

@@ -21,15 +21,18 @@ export type FilterCondition =
   | { gte: FilterValue }
   | { contains: FilterValue };
 
-/** Conditions joined by AND. Undefined entries are left out, so optional criteria are easy to build. */
-export type FilterObject = Record<string, FilterCondition | undefined>;
+/**
+ * Conditions joined by AND, on the attributes `F` (a resource's filterable fields; any name when
+ * `F` is `string`). Undefined entries are left out, so optional criteria are easy to build.
+ */
+export type FilterObject<F extends string = string> = { [K in F]?: FilterCondition | undefined };
 
 /**
  * A filter: a raw API string, an object (AND of its entries), or an array of objects (OR of the
  * groups; within a group AND). The API reads AND before OR.
- * @example { siteName: 'Chicago Hope', deleted: false, dateModified: { gte: new Date('2024-01-01') } }
+ * @example { formKey: 'AE', deleted: false, dateModified: { gte: new Date('2024-01-01') } }
  */
-export type FilterInput = string | FilterObject | readonly FilterObject[];
+export type FilterInput<F extends string = string> = string | FilterObject<F> | readonly FilterObject<F>[];
 
 const OPERATORS = { eq: '==', ne: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=', contains: '=~' } as const;
 type OperatorName = keyof typeof OPERATORS;
@@ -137,8 +140,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !(value instanceof Date) && !Array.isArray(value);
 }
 
-/** A sort key: `'field'` (ascending), `'-field'` (descending) or `{ field, direction }`. */
-export type SortInput = string | { field: string; direction?: 'asc' | 'desc' };
+/**
+ * A sort key on one of the fields `F`: `'field'` (ascending), `'-field'` (descending),
+ * `'field,desc'` (the API's own form) or `{ field, direction }`.
+ */
+export type SortInput<F extends string = string> =
+  | F
+  | `-${F}`
+  | `${F},${'asc' | 'desc' | 'ASC' | 'DESC'}`
+  | { field: F; direction?: 'asc' | 'desc' };
 
 /**
  * Renders sort keys to the API's repeated `sort=field,asc` parameters.

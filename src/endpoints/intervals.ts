@@ -1,16 +1,19 @@
 /** Intervals (visit definitions) of a study. */
 import * as v from 'valibot';
-import { bool, num, text } from './fields.js';
+import { bool, type FieldsOf, num, sentNum, sentText, text } from './fields.js';
 import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** A form scheduled in an interval. */
 export const IntervalFormSchema = v.looseObject({ formId: num(), formKey: text(), formName: text() });
 
-/** An interval (visit definition). */
+/**
+ * An interval (visit definition).
+ * Always sent (non-null, checked): `studyKey`, `intervalId`, `intervalName`, `dateCreated`, `dateModified`; the other fields may be absent or null.
+ */
 export const IntervalSchema = v.looseObject({
-  studyKey: text(),
-  intervalId: num(),
-  intervalName: text(),
+  studyKey: sentText(),
+  intervalId: sentNum(),
+  intervalName: sentText(),
   intervalDescription: text(),
   intervalSequence: num(),
   intervalGroupId: num(),
@@ -27,14 +30,16 @@ export const IntervalSchema = v.looseObject({
   eproGracePeriod: num(),
   forms: v.nullish(v.array(IntervalFormSchema)),
   disabled: bool(),
-  dateCreated: text(),
-  dateModified: text(),
+  dateCreated: sentText(),
+  dateModified: sentText(),
 });
 /** An interval (visit definition). */
 export type Interval = v.InferOutput<typeof IntervalSchema>;
+/** The Interval fields `filter` and `sort` can name. */
+export type IntervalField = FieldsOf<typeof IntervalSchema>;
 
 /** `client.intervals`. */
-export type IntervalsEndpoint = StudyResource<Interval>;
+export type IntervalsEndpoint = StudyResource<Interval, IntervalField>;
 
 /** Where `client.intervals` lives and how `get` finds one. */
 export const intervalsSpec: ResourceSpec<Interval> = {

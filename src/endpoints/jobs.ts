@@ -4,12 +4,15 @@ import type { ClientContext } from '../core/context.js';
 import { AbortError, JobFailedError, JobTimeoutError } from '../core/errors.js';
 import { parseResponse } from '../core/schema.js';
 import { checkNonNegative, pathSegment } from '../core/validate.js';
-import { text } from './fields.js';
+import { sentText, text } from './fields.js';
 
-/** A job's status. `state` comes in any case (`completed`, `COMPLETED`, ...). */
+/**
+ * A job's status. `state` comes in any case (`completed`, `COMPLETED`, ...).
+ * Always sent (non-null, checked): `batchId`; the other fields may be absent or null.
+ */
 export const JobSchema = v.looseObject({
   jobId: text(),
-  batchId: text(),
+  batchId: sentText(),
   state: text(),
   dateCreated: text(),
   dateStarted: text(),

@@ -1,6 +1,6 @@
 /** Queries (data clarification annotations) of a study. */
 import * as v from 'valibot';
-import { bool, num, text } from './fields.js';
+import { bool, type FieldsOf, num, sentNum, sentText, text } from './fields.js';
 import type { ResourceSpec, StudyResource } from './resource.js';
 
 /** One comment in a query's thread. */
@@ -15,27 +15,32 @@ export const QueryCommentSchema = v.looseObject({
 /** One comment in a query's thread. */
 export type QueryComment = v.InferOutput<typeof QueryCommentSchema>;
 
-/** A query. */
+/**
+ * A query.
+ * Always sent (non-null, checked): `studyKey`, `annotationId`, `dateCreated`, `dateModified`; the other fields may be absent or null.
+ */
 export const QuerySchema = v.looseObject({
-  studyKey: text(),
+  studyKey: sentText(),
   subjectId: num(),
   subjectOid: text(),
   annotationType: text(),
-  annotationId: num(),
+  annotationId: sentNum(),
   type: text(),
   description: text(),
   recordId: num(),
   variable: text(),
   subjectKey: text(),
-  dateCreated: text(),
-  dateModified: text(),
+  dateCreated: sentText(),
+  dateModified: sentText(),
   queryComments: v.nullish(v.array(QueryCommentSchema)),
 });
 /** A query. */
 export type Query = v.InferOutput<typeof QuerySchema>;
+/** The Query fields `filter` and `sort` can name. */
+export type QueryField = FieldsOf<typeof QuerySchema>;
 
 /** `client.queries`. */
-export type QueriesEndpoint = StudyResource<Query>;
+export type QueriesEndpoint = StudyResource<Query, QueryField>;
 
 /** Where `client.queries` lives and how `get` finds one. */
 export const queriesSpec: ResourceSpec<Query> = {

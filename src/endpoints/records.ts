@@ -5,23 +5,26 @@ import { ConfigurationError } from '../core/errors.js';
 import type { FilterInput } from '../core/filters.js';
 import type { Paginator } from '../core/pagination.js';
 import { parseResponse } from '../core/schema.js';
-import { bool, KeywordSchema, num, text } from './fields.js';
+import { bool, type FieldsOf, KeywordSchema, num, sentNum, sentText, text } from './fields.js';
 import { type ListOptions, listPath, StudyResource } from './resource.js';
 
-/** A record. Values live in `recordData`, keyed by variable name. */
+/**
+ * A record. Values live in `recordData`, keyed by variable name.
+ * Always sent (non-null, checked): `studyKey`, `formId`, `formKey`, `recordId`, `dateCreated`, `dateModified`; the other fields may be absent or null.
+ */
 export const RecordSchema = v.looseObject({
-  studyKey: text(),
+  studyKey: sentText(),
   intervalId: num(),
-  formId: num(),
-  formKey: text(),
+  formId: sentNum(),
+  formKey: sentText(),
   siteId: num(),
-  recordId: num(),
+  recordId: sentNum(),
   recordOid: text(),
   recordType: text(),
   recordStatus: text(),
   deleted: bool(),
-  dateCreated: text(),
-  dateModified: text(),
+  dateCreated: sentText(),
+  dateModified: sentText(),
   subjectId: num(),
   subjectOid: text(),
   subjectKey: text(),
@@ -33,6 +36,8 @@ export const RecordSchema = v.looseObject({
 /** A record. Values live in `recordData`, keyed by variable name. */
 export type Record_ = v.InferOutput<typeof RecordSchema>;
 export type { Record_ as Record };
+/** The record fields `filter` and `sort` can name (`recordData` values go in `recordDataFilter`). */
+export type RecordField = FieldsOf<typeof RecordSchema>;
 
 /** The accepted answer to a record POST. */
 export const RecordJobStatusSchema = v.looseObject({ jobId: text(), batchId: v.string(), state: text() });
@@ -40,7 +45,7 @@ export const RecordJobStatusSchema = v.looseObject({ jobId: text(), batchId: v.s
 export type RecordJobStatus = v.InferOutput<typeof RecordJobStatusSchema>;
 
 /** Options of `records.list`. */
-export interface RecordListOptions extends ListOptions {
+export interface RecordListOptions extends ListOptions<RecordField> {
   /**
    * A filter on the values inside `recordData`; also supports `contains` (`=~`).
    * @example { aeterm: { contains: 'headache' }, aeser: 'Y' }
@@ -176,7 +181,7 @@ function checkItem(item: unknown, index: number): RecordCreateItem {
 }
 
 /** `client.records`. */
-export class RecordsEndpoint extends StudyResource<Record_> {
+export class RecordsEndpoint extends StudyResource<Record_, RecordField> {
   constructor(ctx: ClientContext) {
     super(ctx, { segment: 'records', idField: 'recordId', schema: RecordSchema, noun: 'record' });
   }

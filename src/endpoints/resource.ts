@@ -6,24 +6,33 @@
 import * as v from 'valibot';
 import type { ClientContext } from '../core/context.js';
 import { ConfigurationError, NotFoundError, ResponseValidationError } from '../core/errors.js';
-import { type FilterInput, renderFilter, renderSort, type SortInput } from '../core/filters.js';
+import {
+  type FilterInput,
+  type FilterObject,
+  renderFilter,
+  renderSort,
+  type SortInput,
+} from '../core/filters.js';
 import { type FetchedPage, type PageFetcher, Paginator } from '../core/pagination.js';
 import { type AnySchema, parseResponse } from '../core/schema.js';
 import { checkPageSize, checkPositiveInteger, pathSegment } from '../core/validate.js';
 import { PaginationSchema } from './fields.js';
 
-/** Options every listing takes. */
-export interface ListOptions {
+/**
+ * Options every listing takes. `F` is the resource's filterable and sortable fields, so a misspelt
+ * field in `filter` or `sort` is a compile error; a raw filter string is not checked.
+ */
+export interface ListOptions<F extends string = string> {
   /**
    * Which items to return: an object (AND), an array of objects (OR of groups) or a raw API string.
-   * @example { siteName: 'Chicago Hope', dateModified: { gte: new Date('2025-01-01') } }
+   * @example { formKey: 'AE', deleted: false, dateModified: { gte: new Date('2025-01-01') } }
    */
-  filter?: FilterInput;
+  filter?: FilterInput<F>;
   /**
    * Sort keys: `'field'`, `'-field'` (descending) or `{ field, direction }`.
    * @example ['-dateModified', 'recordId']
    */
-  sort?: SortInput | readonly SortInput[];
+  sort?: SortInput<F> | readonly SortInput<F>[];
   /** Items per page, 1..500 (default: the client's `pageSize`, 500). */
   pageSize?: number;
   /** Pages fetched at once (default: the client's `concurrency`, 8). */
@@ -152,8 +161,8 @@ export function checkId(id: unknown, idField: string): string | number {
   throw new ConfigurationError(`${idField} must be a non-empty string or a number`);
 }
 
-/** A study-scoped resource with `list` and `get`. */
-export class StudyResource<T> {
+/** A study-scoped resource with `list` and `get`; `F` names the fields `filter` and `sort` take. */
+export class StudyResource<T, F extends string = string> {
   /** @internal */
   protected readonly ctx: ClientContext;
   /** @internal */
@@ -173,7 +182,7 @@ export class StudyResource<T> {
    * Lists the resource in a study; `for await` it, or call `.pages()` / `.toArray()`.
    * @example for await (const item of client.sites.list('MYSTUDY', { filter: { siteEnrollmentStatus: 'Enrollment Open' } })) {}
    */
-  list(studyKey: string, options: ListOptions = {}): Paginator<T> {
+  list(studyKey: string, options: ListOptions<F> = {}): Paginator<T> {
     return listPath(this.ctx, this.pathFor(studyKey), this.spec, options);
   }
 
@@ -185,7 +194,8 @@ export class StudyResource<T> {
     const value = checkId(id, this.spec.idField);
     const field =
       typeof value === 'number' ? (this.spec.numericIdField ?? this.spec.idField) : this.spec.idField;
-    const listOptions: ListOptions = { filter: { [field]: value }, pageSize: 1, concurrency: 1 };
+    const filter = { [field]: value } as FilterObject<F>;
+    const listOptions: ListOptions<F> = { filter, pageSize: 1, concurrency: 1 };
     if (options.signal) listOptions.signal = options.signal;
     return findById(this.list(studyKey, listOptions), this.spec.noun, field, value);
   }

@@ -1,22 +1,27 @@
 /** Sites of a study. */
 import * as v from 'valibot';
-import { num, text } from './fields.js';
+import { type FieldsOf, sentNum, sentText, text } from './fields.js';
 import type { ResourceSpec, StudyResource } from './resource.js';
 
-/** A site. */
+/**
+ * A site.
+ * Always sent (non-null, checked): `studyKey`, `siteId`, `siteName`, `dateCreated`, `dateModified`; the other fields may be absent or null.
+ */
 export const SiteSchema = v.looseObject({
-  studyKey: text(),
-  siteId: num(),
-  siteName: text(),
+  studyKey: sentText(),
+  siteId: sentNum(),
+  siteName: sentText(),
   siteEnrollmentStatus: text(),
-  dateCreated: text(),
-  dateModified: text(),
+  dateCreated: sentText(),
+  dateModified: sentText(),
 });
 /** A site. */
 export type Site = v.InferOutput<typeof SiteSchema>;
+/** The Site fields `filter` and `sort` can name. */
+export type SiteField = FieldsOf<typeof SiteSchema>;
 
 /** `client.sites`. */
-export type SitesEndpoint = StudyResource<Site>;
+export type SitesEndpoint = StudyResource<Site, SiteField>;
 
 /** Where `client.sites` lives and how `get` finds one. */
 export const sitesSpec: ResourceSpec<Site> = {

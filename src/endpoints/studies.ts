@@ -3,22 +3,27 @@ import * as v from 'valibot';
 import type { ClientContext } from '../core/context.js';
 import type { Paginator } from '../core/pagination.js';
 import { pathSegment } from '../core/validate.js';
-import { num, text } from './fields.js';
+import { type FieldsOf, sentNum, sentText, text } from './fields.js';
 import { findById, type GetOptions, type ListOptions, listPath } from './resource.js';
 
-/** A study. */
+/**
+ * A study.
+ * Always sent (non-null, checked): `studyKey`, `studyId`, `studyName`, `dateCreated`, `dateModified`; the other fields may be absent or null.
+ */
 export const StudySchema = v.looseObject({
   sponsorKey: text(),
-  studyKey: text(),
-  studyId: num(),
-  studyName: text(),
+  studyKey: sentText(),
+  studyId: sentNum(),
+  studyName: sentText(),
   studyDescription: text(),
   studyType: text(),
-  dateCreated: text(),
-  dateModified: text(),
+  dateCreated: sentText(),
+  dateModified: sentText(),
 });
 /** A study. */
 export type Study = v.InferOutput<typeof StudySchema>;
+/** The study fields `filter` and `sort` can name. */
+export type StudyField = FieldsOf<typeof StudySchema>;
 
 const spec = { schema: StudySchema, noun: 'study' };
 
@@ -30,7 +35,7 @@ export class StudiesEndpoint {
   }
 
   /** Lists studies. */
-  list(options: ListOptions = {}): Paginator<Study> {
+  list(options: ListOptions<StudyField> = {}): Paginator<Study> {
     return listPath(this.#ctx, '/studies', spec, options);
   }
 
@@ -40,7 +45,7 @@ export class StudiesEndpoint {
    */
   async get(studyKey: string, options: GetOptions = {}): Promise<Study> {
     pathSegment(studyKey, 'studyKey');
-    const listOptions: ListOptions = { filter: { studyKey }, pageSize: 1, concurrency: 1 };
+    const listOptions: ListOptions<StudyField> = { filter: { studyKey }, pageSize: 1, concurrency: 1 };
     if (options.signal) listOptions.signal = options.signal;
     return findById(this.list(listOptions), 'study', 'studyKey', studyKey);
   }

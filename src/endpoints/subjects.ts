@@ -1,28 +1,33 @@
 /** Subjects of a study. */
 import * as v from 'valibot';
-import { bool, KeywordSchema, num, text } from './fields.js';
+import { bool, type FieldsOf, KeywordSchema, sentNum, sentText, text } from './fields.js';
 import type { ResourceSpec, StudyResource } from './resource.js';
 
-/** A subject. */
+/**
+ * A subject.
+ * Always sent (non-null, checked): `studyKey`, `subjectId`, `subjectKey`, `siteId`, `dateCreated`, `dateModified`; the other fields may be absent or null.
+ */
 export const SubjectSchema = v.looseObject({
-  studyKey: text(),
-  subjectId: num(),
+  studyKey: sentText(),
+  subjectId: sentNum(),
   subjectOid: text(),
-  subjectKey: text(),
+  subjectKey: sentText(),
   subjectStatus: text(),
-  siteId: num(),
+  siteId: sentNum(),
   siteName: text(),
   deleted: bool(),
   enrollmentStartDate: text(),
-  dateCreated: text(),
-  dateModified: text(),
+  dateCreated: sentText(),
+  dateModified: sentText(),
   keywords: v.nullish(v.array(KeywordSchema)),
 });
 /** A subject. */
 export type Subject = v.InferOutput<typeof SubjectSchema>;
+/** The Subject fields `filter` and `sort` can name. */
+export type SubjectField = FieldsOf<typeof SubjectSchema>;
 
 /** `client.subjects`: `get` takes a subject key (string) or a subject id (number). */
-export type SubjectsEndpoint = StudyResource<Subject>;
+export type SubjectsEndpoint = StudyResource<Subject, SubjectField>;
 
 /** Where `client.subjects` lives and how `get` finds one. */
 export const subjectsSpec: ResourceSpec<Subject> = {

@@ -3,7 +3,7 @@ import * as v from 'valibot';
 import type { ClientContext } from '../core/context.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Paginator } from '../core/pagination.js';
-import { bool, intArray, num, text } from './fields.js';
+import { bool, type FieldsOf, intArray, num, sentText, text } from './fields.js';
 import { checkId, type GetOptions, type ListOptions, listPath, notFound, StudyResource } from './resource.js';
 
 /** A role held by a user. Its dates are the API's 7-integer arrays; `parseApiDate` reads them. */
@@ -21,10 +21,13 @@ export const RoleSchema = v.looseObject({
 /** A role held by a user. */
 export type Role = v.InferOutput<typeof RoleSchema>;
 
-/** A user of a study. */
+/**
+ * A user of a study.
+ * Always sent (non-null, checked): `userId`, `login`; the other fields may be absent or null.
+ */
 export const UserSchema = v.looseObject({
-  userId: text(),
-  login: text(),
+  userId: sentText(),
+  login: sentText(),
   firstName: text(),
   lastName: text(),
   email: text(),
@@ -33,15 +36,17 @@ export const UserSchema = v.looseObject({
 });
 /** A user of a study. */
 export type User = v.InferOutput<typeof UserSchema>;
+/** The user fields `sort` can name. */
+export type UserField = FieldsOf<typeof UserSchema>;
 
 /** Options of `users.list`: the API takes no filter here, but can include inactive users. */
-export interface UserListOptions extends Omit<ListOptions, 'filter'> {
+export interface UserListOptions extends Omit<ListOptions<UserField>, 'filter'> {
   /** Include users no longer active in the study (default false). */
   includeInactive?: boolean;
 }
 
 /** `client.users`. */
-export class UsersEndpoint extends StudyResource<User> {
+export class UsersEndpoint extends StudyResource<User, UserField> {
   constructor(ctx: ClientContext) {
     super(ctx, { segment: 'users', idField: 'userId', schema: UserSchema, noun: 'user' });
   }

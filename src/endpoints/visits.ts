@@ -1,16 +1,19 @@
 /** Visits (subject visit instances) of a study. */
 import * as v from 'valibot';
-import { bool, num, text } from './fields.js';
+import { bool, type FieldsOf, sentNum, sentText, text } from './fields.js';
 import type { ResourceSpec, StudyResource } from './resource.js';
 
-/** A visit (one subject's instance of an interval). */
+/**
+ * A visit (one subject's instance of an interval).
+ * Always sent (non-null, checked): `studyKey`, `visitId`, `intervalId`, `subjectId`, `subjectKey`, `dateCreated`, `dateModified`; the other fields may be absent or null.
+ */
 export const VisitSchema = v.looseObject({
-  studyKey: text(),
-  visitId: num(),
-  intervalId: num(),
+  studyKey: sentText(),
+  visitId: sentNum(),
+  intervalId: sentNum(),
   intervalName: text(),
-  subjectId: num(),
-  subjectKey: text(),
+  subjectId: sentNum(),
+  subjectKey: sentText(),
   startDate: text(),
   endDate: text(),
   dueDate: text(),
@@ -18,14 +21,16 @@ export const VisitSchema = v.looseObject({
   visitDateForm: text(),
   visitDateQuestion: text(),
   deleted: bool(),
-  dateCreated: text(),
-  dateModified: text(),
+  dateCreated: sentText(),
+  dateModified: sentText(),
 });
 /** A visit (one subject's instance of an interval). */
 export type Visit = v.InferOutput<typeof VisitSchema>;
+/** The Visit fields `filter` and `sort` can name. */
+export type VisitField = FieldsOf<typeof VisitSchema>;
 
 /** `client.visits`. */
-export type VisitsEndpoint = StudyResource<Visit>;
+export type VisitsEndpoint = StudyResource<Visit, VisitField>;
 
 /** Where `client.visits` lives and how `get` finds one. */
 export const visitsSpec: ResourceSpec<Visit> = {

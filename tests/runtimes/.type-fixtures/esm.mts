@@ -19,6 +19,12 @@ const client = new Imednet(options);
 new Imednet({ apiKey: 'a' });
 
 const listing: Paginator<Site> = client.sites.list('S', { filter: { siteName: 'x' }, sort: '-dateModified' });
+// Filter and sort fields are typed per resource, and always-sent fields are not nullable.
+// @ts-expect-error: sites have no formKey
+client.sites.list('S', { filter: { formKey: 'AE' } });
+// @ts-expect-error: dateModifed is misspelt
+client.sites.list('S', { sort: '-dateModifed' });
+export const siteId = (site: Site): number => site.siteId;
 export async function use(): Promise<number> {
   const sites: Site[] = await listing.toArray();
   for await (const subject of client.subjects.list('S', { pageSize: 10 })) {
