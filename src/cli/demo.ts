@@ -4,11 +4,10 @@
  * variables), then streams every record into `demo-output/records.ndjson` with progress, counts and
  * throughput. Everything goes through the real client over real HTTP.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Imednet } from '../client.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY, startMockServer } from '../testing/index.js';
+import { makeDir, openForWriting } from './files.js';
 import { count, writeLine } from './output.js';
 
 /** Options of {@link runDemo}. */
@@ -40,17 +39,22 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const records = options.records ?? 50_000;
   const latencyMs = options.latencyMs ?? 20;
   const outDir = resolve(options.outDir ?? 'demo-output');
-  const server = await startMockServer({
-    study: {
-      studyKey: 'DEMO',
-      records,
-      subjects: Math.max(20, Math.round(records / 40)),
-      sites: 8,
-      seed: 2026,
-    },
-    faults: { latencyMs },
-  });
+  // The output folder first: a folder that cannot be written fails before any work is done.
+  await makeDir(outDir);
+  const file = join(outDir, 'records.ndjson');
+  const out = (await openForWriting(file)).createWriteStream();
+  let server: Awaited<ReturnType<typeof startMockServer>> | undefined;
   try {
+    server = await startMockServer({
+      study: {
+        studyKey: 'DEMO',
+        records,
+        subjects: Math.max(20, Math.round(records / 40)),
+        sites: 8,
+        seed: 2026,
+      },
+      faults: { latencyMs },
+    });
     print(`Mock iMednet API on ${server.url} (fake study, ${latencyMs} ms latency per request)`);
     const client = new Imednet({
       apiKey: DEFAULT_API_KEY,
@@ -85,9 +89,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       print(`  ${interval.intervalName}: ${scheduled.join(', ') || '(no forms)'}`);
     }
 
-    await mkdir(outDir, { recursive: true });
-    const file = join(outDir, 'records.ndjson');
-    const out = createWriteStream(file);
     const before = server.api.requests.length;
     const started = performance.now();
     let n = 0;
@@ -124,6 +125,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     );
     return { records: n, bytes, seconds, file, requests };
   } finally {
-    await server.close();
+    out.destroy(); // a no-op after the end above; closes the file when something failed before it
+    await server?.close();
   }
 }

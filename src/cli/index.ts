@@ -5,9 +5,10 @@
 import { parseArgs } from 'node:util';
 import { Imednet } from '../client.js';
 import type { ImednetOptions } from '../core/config.js';
-import { ConfigurationError, isImednetError } from '../core/errors.js';
+import { ConfigurationError } from '../core/errors.js';
 import { STREAMS } from '../plugins/sync/keys.js';
 import { listToStream, RESOURCES } from './list.js';
+import { runAsProcess } from './process.js';
 
 const STREAM_LIST = STREAMS.join(',');
 
@@ -15,6 +16,7 @@ const HELP = `imednet: the iMednet EDC API from the command line
 
 Usage:
   imednet demo [--records N] [--latency MS] [--out DIR]   run against the built-in fake study (no credentials)
+  imednet help                                             this text (as is --help after any command)
   imednet studies [options]                                list studies
   imednet <resource> <studyKey> [options]                  list a resource of a study as NDJSON
   imednet jobs status <studyKey> <batchId>                 show a job
@@ -37,7 +39,7 @@ Options:
   --page-size N               1..500 (default 500)
   --limit N                   stop after N items
   --include-inactive          users: include inactive users
-  --format ndjson|json        output format (default ndjson)
+  --format ndjson|json        output format of a listing (default ndjson)
   --db FILE                   sync: the SQLite file (default <studyKey>.imednet.db); needs
                               better-sqlite3 (Node) or a runtime with SQLite built in (Node 22.5+, Bun, Deno)
   --streams LIST              sync: some of ${STREAM_LIST} (default all)
@@ -74,8 +76,20 @@ function int(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: string[]): Promise<number> {
+/** The output formats of a listing. */
+const FORMATS = ['ndjson', 'json'] as const;
+
+function format(value: string): (typeof FORMATS)[number] {
+  const known = FORMATS.find((f) => f === value);
+  if (!known) throw new ConfigurationError(`Unknown --format ${value}; formats: ${FORMATS.join(', ')}`);
+  return known;
+}
+
+/**
+ * Runs the CLI with `argv` (without node and script); resolves to the exit code. `signal` stops
+ * the work (the entry aborts it on Ctrl-C, SIGTERM or a closed stdout).
+ */
+export async function main(argv: string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -104,16 +118,20 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, ...rest] = positionals;
-  if (!command || values.help) {
+  // Help comes before anything else, keys included: it must work on a machine with none set.
+  if (values.help || command === 'help') {
     process.stdout.write(`${HELP}\n`);
-    return command || values.help ? 0 : 1;
+    return 0;
   }
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
+  if (!command) {
+    process.stderr.write(`${HELP}\n`);
+    return 1;
+  }
+  const listFormat = format(values.format);
 
   if (command === 'demo') {
     const { runDemo } = await import('./demo.js');
-    const demoOptions: Parameters<typeof runDemo>[0] = { signal: controller.signal };
+    const demoOptions: Parameters<typeof runDemo>[0] = { signal: signal };
     const records = int(values.records, 'records');
     const latency = int(values.latency, 'latency');
     if (records !== undefined) demoOptions.records = records;
@@ -127,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
   const cacheTarget = (usage: string) => {
     const [studyKey] = rest;
     if (!studyKey) throw new ConfigurationError(`Usage: imednet ${command} <studyKey> ${usage}`);
-    return { studyKey, db: values.db ?? `${studyKey}.imednet.db`, signal: controller.signal };
+    return { studyKey, db: values.db ?? `${studyKey}.imednet.db`, signal: signal };
   };
 
   if (command === 'ledger') {
@@ -172,19 +190,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     const job =
       action === 'status'
-        ? await client.jobs.get(studyKey, batchId, { signal: controller.signal })
+        ? await client.jobs.get(studyKey, batchId, { signal: signal })
         : await client.jobs.wait(studyKey, batchId, {
             interval: int(values.interval, 'interval') ?? 1000,
             timeout: int(values.timeout, 'timeout') ?? 300_000,
-            signal: controller.signal,
+            signal: signal,
             onProgress: (j) => process.stderr.write(`job ${batchId}: ${j.state ?? '(no state)'}\n`),
           });
     process.stdout.write(`${JSON.stringify(job)}\n`);
     return 0;
   }
 
-  const format = values.format === 'json' ? 'json' : 'ndjson';
-  const listOptions: Parameters<typeof listToStream>[3] = { format };
+  const listOptions: Parameters<typeof listToStream>[3] = { format: listFormat };
   if (values.filter) listOptions.filter = values.filter;
   if (values['record-data-filter']) listOptions.recordDataFilter = values['record-data-filter'];
   if (values.sort) listOptions.sort = values.sort;
@@ -193,7 +210,7 @@ export async function main(argv: string[]): Promise<number> {
   if (pageSize !== undefined) listOptions.pageSize = pageSize;
   if (limit !== undefined) listOptions.limit = limit;
   if (values['include-inactive']) listOptions.includeInactive = true;
-  const n = await listToStream(client, command, rest[0], listOptions, process.stdout, controller.signal);
+  const n = await listToStream(client, command, rest[0], listOptions, process.stdout, signal);
   process.stderr.write(`${n} ${command} written\n`);
   return 0;
 }
@@ -203,19 +220,5 @@ const isEntry =
   process.argv[1] !== undefined &&
   /cli[\\/]index\.[cm]?[jt]s$/.test(process.argv[1]);
 if (isEntry || (process.argv[1] ?? '').endsWith('imednet')) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      // Errors from the SDK carry no credential; anything else is reduced to its message.
-      const message = isImednetError(error)
-        ? `${error.name}: ${error.message}`
-        : error instanceof Error
-          ? error.message
-          : String(error);
-      process.stderr.write(`imednet: ${message}\n`);
-      process.exitCode = 1;
-    },
-  );
+  runAsProcess((signal) => main(process.argv.slice(2), signal));
 }

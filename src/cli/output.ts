@@ -1,22 +1,32 @@
 /** Writing NDJSON to a Node stream with backpressure, so a million records never pile up in memory. */
 import type { Writable } from 'node:stream';
 
-/** Writes one line, waiting for the stream to drain when its buffer is full. */
+/** The error a write to `stream` cannot succeed with, once its reader has gone or it failed. */
+const closed = (stream: Writable) =>
+  stream.errored ?? Object.assign(new Error('The output was closed'), { code: 'ERR_STREAM_DESTROYED' });
+
+/**
+ * Writes one line, waiting for the stream to drain when its buffer is full. Rejects once the
+ * stream is closed or failed (a reader that went away), instead of waiting for a drain that never comes.
+ */
 export async function writeLine(stream: Writable, line: string): Promise<void> {
-  if (!stream.write(`${line}\n`)) {
-    await new Promise<void>((resolve, reject) => {
-      const onDrain = () => {
-        stream.off('error', onError);
-        resolve();
-      };
-      const onError = (error: Error) => {
-        stream.off('drain', onDrain);
-        reject(error);
-      };
-      stream.once('drain', onDrain);
-      stream.once('error', onError);
-    });
-  }
+  if (stream.destroyed) throw closed(stream);
+  if (stream.write(`${line}\n`)) return;
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      stream.off('drain', onDrain);
+      stream.off('error', settle);
+      stream.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onDrain = () => settle();
+    const onClose = () => settle(closed(stream));
+    stream.once('drain', onDrain);
+    stream.once('error', settle);
+    stream.once('close', onClose);
+    if (stream.destroyed) onClose();
+  });
 }
 
 /** Formats a count with thousands separators. */

@@ -18,12 +18,13 @@ import type {
 } from '../plugins/sync/types.js';
 import { SyncWorker } from '../plugins/sync/worker.js';
 import type { StorageAdapter } from '../storage/types.js';
+import { requireFile } from './files.js';
 import { count } from './output.js';
 
 /** Options of {@link runSync}. */
 export interface CliSyncOptions {
   studyKey: string;
-  /** The SQLite file (created when missing). */
+  /** The SQLite file (created when missing; ledger and reconcile need it to exist). */
   db: string;
   /** Streams to sync (default: all). */
   streams?: readonly string[];
@@ -75,12 +76,23 @@ export async function openSqlite(filename: string): Promise<StorageAdapter> {
   );
 }
 
-/** Opens the SQLite file, runs `fn` with a sync cache over it, and closes the file however it ends. */
+/**
+ * Opens the SQLite file, runs `fn` with a sync cache over it, and closes the file however it ends.
+ * Only `sync` creates the file: for the commands that read or repair a cache, given with
+ * `existing`, a missing file is an error that names it (a typo must not leave an empty cache behind).
+ */
 async function withCache<T>(
   db: string,
   clientOptions: ImednetOptions,
   fn: (cache: SyncCache) => Promise<T>,
+  existing?: { studyKey: string },
 ): Promise<T> {
+  if (existing) {
+    await requireFile(
+      db,
+      `No sync cache at ${db}; create it with: imednet sync ${existing.studyKey} --db ${db}`,
+    );
+  }
   const storage = await openSqlite(db);
   try {
     const Synced = Imednet.plugin(sync({ storage }));
@@ -226,9 +238,14 @@ export async function runLedger(options: CliLedgerOptions): Promise<void> {
     } else if (options.rewind !== undefined) {
       output(JSON.stringify(await cache.rewind(options.studyKey, stream, options.rewind, runOptions)));
     } else {
-      for (const entry of await cache.ledger.list(options.studyKey)) output(JSON.stringify(entry));
+      const entries = await cache.ledger.list(options.studyKey);
+      // Nothing to show is a mistyped study key far more often than an answer.
+      if (entries.length === 0) {
+        throw new ConfigurationError(`The cache at ${options.db} holds no sync of study ${options.studyKey}`);
+      }
+      for (const entry of entries) output(JSON.stringify(entry));
     }
-  });
+  }, options);
 }
 
 /** Options of {@link runReconcile}. */
@@ -265,5 +282,5 @@ export async function runReconcile(clientOptions: ImednetOptions, options: CliRe
     const result = await cache.reconcile(options.studyKey, runOptions);
     output(JSON.stringify(result));
     return result;
-  });
+  }, options);
 }
