@@ -509,6 +509,36 @@ const CASES: Array<[string, CaseBody]> = [
     },
   ],
   [
+    'renewLock extends only its holder, even past expiry, and never takes a free or taken-over lock',
+    async (s) => {
+      if (!s.capabilities.locks) {
+        if (s.renewLock) fail('capabilities.locks is false but renewLock is present');
+        return;
+      }
+      const { tryLock, renewLock, unlock } = s;
+      if (!tryLock || !renewLock || !unlock) fail('capabilities.locks is true but renewLock is missing');
+      const take = tryLock.bind(s);
+      const renew = renewLock.bind(s);
+      equal(await renew('free', 'A', 60_000), false, 'renewLock does not take a free lock');
+      equal(await take('free', 'B', 60_000), true, 'so B can still take it');
+      equal(await take('held', 'A', 60_000), true, 'A takes a lock');
+      equal(await renew('held', 'A', 60_000), true, 'A renews its own lock');
+      equal(await renew('held', 'B', 60_000), false, "B cannot renew A's lock");
+      // Past its expiry, but nobody took it: still A's.
+      equal(await take('stalled', 'A', 30), true, 'A takes a short lock');
+      await sleep(80);
+      equal(await renew('stalled', 'A', 60_000), true, 'A renews its expired lock nobody took');
+      equal(await take('stalled', 'B', 60_000), false, 'and B is refused again');
+      // Taken over after expiry, or released: no longer A's to renew.
+      equal(await take('lost', 'A', 30), true, 'A takes another short lock');
+      await sleep(80);
+      equal(await take('lost', 'B', 60_000), true, 'B takes it over once expired');
+      equal(await renew('lost', 'A', 60_000), false, 'A cannot renew a lock B took over');
+      await unlock.call(s, 'lost', 'B');
+      equal(await renew('lost', 'A', 60_000), false, 'nor one B took and released');
+    },
+  ],
+  [
     'after close(), every call fails with an error that says the store is closed',
     async (s) => {
       await s.putMany('items', [['k', 1]]);

@@ -98,7 +98,7 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
 
   return {
     name: 'indexeddb',
-    capabilities: { persistent: true, shared: true, locks: true },
+    capabilities: { persistent: true, shared: true, locks: true, originScoped: true },
 
     async get<T>(collection: string, key: string): Promise<T | undefined> {
       const { db } = await connection();
@@ -218,6 +218,20 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
       };
       const [acquired] = await Promise.all([decide(), tx.done]);
       return acquired;
+    },
+
+    async renewLock(name: string, owner: string, ttlMs: number) {
+      const expires = lockExpiry(ttlMs);
+      const { db } = await connection();
+      const tx = db.transaction(LOCKS, 'readwrite');
+      const extend = async (): Promise<boolean> => {
+        const row = (await tx.store.get(name)) as LockRow | undefined;
+        if (row?.owner !== owner) return false;
+        await tx.store.put({ owner, expires } satisfies LockRow, name);
+        return true;
+      };
+      const [renewed] = await Promise.all([extend(), tx.done]);
+      return renewed;
     },
 
     async unlock(name: string, owner: string) {

@@ -68,7 +68,7 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StorageAdapte
 
   return {
     name,
-    capabilities: { persistent: false, shared: false, locks: true },
+    capabilities: { persistent: false, shared: false, locks: true, originScoped: false },
 
     async get<T>(collection: string, key: string): Promise<T | undefined> {
       lifecycle.check();
@@ -159,6 +159,15 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StorageAdapte
       const held = locks.get(lockName);
       if (held && held.owner !== owner && held.expires > now) return false;
       locks.set(lockName, { owner, expires });
+      return true;
+    },
+
+    async renewLock(lockName: string, owner: string, ttlMs: number) {
+      lifecycle.check();
+      const expires = lockExpiry(ttlMs);
+      const held = locks.get(lockName);
+      if (held?.owner !== owner) return false;
+      held.expires = expires;
       return true;
     },
 

@@ -27,8 +27,13 @@ export interface StorageCapabilities {
   persistent: boolean;
   /** Can be opened by several processes (or tabs) at once, so writers need a lock. */
   shared: boolean;
-  /** Offers `tryLock`/`unlock`: a lock kept in the store itself (for stores without Web Locks). */
+  /** Offers `tryLock`/`renewLock`/`unlock`: a lock kept in the store itself (for stores without Web Locks). */
   locks: boolean;
+  /**
+   * Shared only by the contexts of one origin (tabs and workers of a site, like IndexedDB): exactly
+   * the contexts the Web Locks API spans, so where the host has Web Locks no store lock is needed.
+   */
+  originScoped: boolean;
 }
 
 /** A storage backend. Every method is async; values are JSON-compatible. */
@@ -60,6 +65,13 @@ export interface StorageAdapter {
    * Present when `capabilities.locks` is true.
    */
   tryLock?(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Extends the named lock for `owner` if `owner` still holds it, even past its expiry (nobody else
+   * took it meanwhile); false if another owner holds it or it was released. Never takes a free lock,
+   * so a writer that stalled can tell "still mine" from "taken and given back while I slept".
+   * Present when `capabilities.locks` is true.
+   */
+  renewLock?(name: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Releases the named lock if `owner` holds it. */
   unlock?(name: string, owner: string): Promise<void>;
 }

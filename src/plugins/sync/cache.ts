@@ -67,7 +67,7 @@ export class SyncCache extends CacheReader {
       // Metadata first: records refer to forms, intervals and sites.
       for (const stream of STREAMS) {
         if (!wanted.includes(stream) || stream === 'records') continue;
-        streams[stream] = await this.#ctx.guard(studyKey, stream, () =>
+        streams[stream] = await this.#ctx.guard(studyKey, stream, lock, () =>
           syncStream(this.#ctx, studyKey, stream, options, lock),
         );
       }
@@ -88,7 +88,7 @@ export class SyncCache extends CacheReader {
     const maxShare = options.maxShare ?? this.#ctx.options.reconcileMaxShare ?? 0.05;
     if (!(maxShare >= 0 && maxShare <= 1)) throw new ConfigurationError('maxShare must be between 0 and 1');
     return this.#locked(studyKey, options, (lock) =>
-      this.#ctx.guard(studyKey, 'records', () =>
+      this.#ctx.guard(studyKey, 'records', lock, () =>
         reconcileRecords(this.#ctx, studyKey, options, maxShare, lock),
       ),
     );
@@ -119,9 +119,11 @@ export class SyncCache extends CacheReader {
     }
     return this.#locked(studyKey, options, async (lock) => {
       const entry = await this.ledger.get(studyKey, stream);
-      await lock.check();
       if (target === null) {
-        await this.ledger.reset(studyKey, stream);
+        // The page boundaries of an interrupted first sync go with the entry that owned them.
+        const ops = await this.ledger.resetOps(studyKey, stream);
+        if (stream === 'records') ops.push({ type: 'clear', collection: collectionOf(studyKey, 'gaps') });
+        await this.#ctx.commit(lock, ops);
         return this.ledger.get(studyKey, stream);
       }
       if (entry.lastTimestamp === null) {
@@ -135,12 +137,16 @@ export class SyncCache extends CacheReader {
             'changes in between would never be fetched',
         );
       }
-      return this.ledger.set(studyKey, stream, { lastTimestamp: target, error: null, status: 'idle' });
+      const rewound: LedgerEntry = { ...entry, lastTimestamp: target, error: null, status: 'idle' };
+      const op = this.ledger.op(rewound);
+      await this.#ctx.commit(lock, [op]);
+      return op.type === 'put' ? (op.value as LedgerEntry) : rewound;
     });
   }
 
   /**
-   * Removes every cached item, tombstone and ledger entry of a study.
+   * Removes every cached item, tombstone and ledger entry of a study, in one atomic write: a
+   * watermark can never outlive the data it covers.
    * @example await client.cache.clearStudy('MYSTUDY');
    */
   async clearStudy(studyKey: string, options: SyncRunOptions = {}): Promise<void> {
@@ -150,8 +156,8 @@ export class SyncCache extends CacheReader {
         type: 'clear' as const,
         collection: collectionOf(studyKey, kind),
       }));
+      ops.push(...(await this.ledger.resetOps(studyKey)));
       await this.#ctx.commit(lock, ops);
-      await this.ledger.reset(studyKey);
     });
   }
 
@@ -168,7 +174,7 @@ export class SyncCache extends CacheReader {
   /** The records stream: a first sync (resumed, then caught up) or an incremental one. */
   async #syncRecords(studyKey: string, options: SyncRunOptions, lock: HeldLock): Promise<SyncResult> {
     const ctx = this.#ctx;
-    return ctx.guard(studyKey, 'records', async () => {
+    return ctx.guard(studyKey, 'records', lock, async () => {
       const entry = await this.ledger.get(studyKey, 'records');
       if (entry.lastTimestamp !== null) return incrementalRecords(ctx, studyKey, entry, options, lock);
       const resumed = entry.metadata.full !== undefined;

@@ -63,20 +63,21 @@ export class SyncContext {
     await this.storage.write(ops);
   }
 
-  /** Runs one stream; on failure records the error in the ledger, keeping the committed state. */
-  async guard<T>(studyKey: string, stream: Stream, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one stream; on failure records the error in the ledger, keeping the committed state. That
+   * write too checks the lock first: a run that lost its lock must not mark the new holder's
+   * entry failed.
+   */
+  async guard<T>(studyKey: string, stream: Stream, lock: HeldLock, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      if (!(error instanceof Error && error.name === 'LockLostError')) {
-        try {
-          const current = await this.ledger.get(studyKey, stream);
-          await this.storage.write([
-            this.ledger.op({ ...current, status: 'failed', error: errorInfo(error) }),
-          ]);
-        } catch {
-          // The store itself failed; the original error is what the caller needs.
-        }
+      try {
+        await lock.verify();
+        const current = await this.ledger.get(studyKey, stream);
+        await this.storage.write([this.ledger.op({ ...current, status: 'failed', error: errorInfo(error) })]);
+      } catch {
+        // The lock is gone or the store failed; the original error is what the caller needs.
       }
       throw error;
     }

@@ -110,15 +110,18 @@ export class Ledger {
 
   /** Forgets a stream's entry (or every entry of the study), so the next sync starts from scratch. */
   async reset(studyKey: string, stream?: string): Promise<void> {
-    const entries = stream === undefined ? await this.list(studyKey) : [await this.get(studyKey, stream)];
-    if (entries.length === 0) return;
-    await this.#storage().write(
-      entries.map((e) => ({
-        type: 'delete' as const,
-        collection: LEDGER_COLLECTION,
-        key: ledgerKey(e.studyKey, e.stream),
-      })),
-    );
+    const ops = await this.resetOps(studyKey, stream);
+    if (ops.length > 0) await this.#storage().write(ops);
+  }
+
+  /** The storage operations of {@link Ledger.reset}, for inclusion in an atomic data write. */
+  async resetOps(studyKey: string, stream?: string): Promise<StorageOperation[]> {
+    const streams = stream === undefined ? (await this.list(studyKey)).map((e) => e.stream) : [stream];
+    return streams.map((s) => ({
+      type: 'delete',
+      collection: LEDGER_COLLECTION,
+      key: ledgerKey(studyKey, s),
+    }));
   }
 
   /** The storage operation that writes `entry`, for inclusion in an atomic data write. */

@@ -3,9 +3,10 @@
  * - an in-realm queue per storage adapter, so writers in one process or page never race at all;
  * - the Web Locks API (`navigator.locks`) where the host has it: browser tabs and workers of one origin,
  *   released at once when a tab closes;
- * - a lock kept in the store itself (`tryLock`/`unlock`) when the adapter is shared between processes
- *   (SQLite files; IndexedDB where there are no Web Locks), renewed by a heartbeat and checked before
- *   every write, so an expired holder stops instead of interleaving its writes with the next one's.
+ * - a lock kept in the store itself (`tryLock`/`renewLock`/`unlock`) when the adapter is shared between
+ *   processes (SQLite files; IndexedDB where there are no Web Locks), renewed by a heartbeat and
+ *   checked before every write, so a holder whose lock was taken over stops instead of interleaving
+ *   its writes with the next one's (and runs again once the lock is back).
  * Readers take no lock.
  */
 import { AbortError, ConfigurationError } from '../../core/errors.js';
@@ -36,6 +37,11 @@ export interface HeldLock {
    * lock was lost; renews the store lock when it is due.
    */
   check(): Promise<void>;
+  /**
+   * Like `check` but without looking at the abort signal: for the write that records why a run
+   * stopped (an aborted run still records its abort), which must not land once the lock is lost.
+   */
+  verify(): Promise<void>;
 }
 
 interface WebLockManager {
@@ -110,6 +116,16 @@ async function inRealmQueue<T>(
   }
 }
 
+/** How many times a run that lost its store lock is run again once it has the lock back. */
+const RERUNS_AFTER_LOSS = 3;
+
+/**
+ * Holds the store lock of `name` around `fn`. A heartbeat and every `check()` renew it through
+ * `renewLock`, which extends the lock only while this owner still holds it, so a writer whose
+ * event loop stalled past the ttl keeps going when nobody took the lock meanwhile, and stops when
+ * somebody did. One renewal is in flight at a time, and it is awaited before the unlock, so a late
+ * renewal can never take the lock again after it was released.
+ */
 async function withStoreLock<T>(
   storage: StorageAdapter,
   name: string,
@@ -119,6 +135,7 @@ async function withStoreLock<T>(
   fn: (lock: HeldLock) => Promise<T>,
 ): Promise<T> {
   const tryLock = storage.tryLock!.bind(storage);
+  const renewLock = storage.renewLock?.bind(storage);
   const owner = ownerId();
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
@@ -130,31 +147,71 @@ async function withStoreLock<T>(
   }
   let renewedAt = Date.now();
   let lost = false;
-  const renew = async () => {
-    try {
-      if (await tryLock(name, owner, ttlMs)) renewedAt = Date.now();
-      else lost = true;
-    } catch {
-      // A failed renewal is retried by the next beat; the lock expires only after ttlMs.
-    }
+  let stopped = false;
+  let renewing: Promise<void> | undefined;
+  const renew = (): Promise<void> => {
+    if (stopped || lost) return Promise.resolve();
+    const attempt = async () => {
+      try {
+        // Without renewLock, tryLock would also take a lock that another writer took and released
+        // while this one stalled; so then a renewal only counts while the ttl has not run out.
+        const late = Date.now() - renewedAt >= ttlMs;
+        if (!renewLock && late) lost = true;
+        else if (await (renewLock ?? tryLock)(name, owner, ttlMs)) renewedAt = Date.now();
+        else lost = true;
+      } catch {
+        // A failed renewal is retried by the next beat or check.
+      }
+    };
+    renewing ??= attempt().finally(() => {
+      renewing = undefined;
+    });
+    return renewing;
   };
   const beat = setInterval(() => void renew(), Math.max(50, Math.floor(ttlMs / 3)));
   (beat as { unref?: () => void }).unref?.();
+  const verify = async () => {
+    if (!lost && Date.now() - renewedAt > ttlMs / 6) await renew();
+    // Past the ttl with no renewal that reached the store, ownership cannot be shown: stop.
+    if (!lost && Date.now() - renewedAt >= ttlMs) lost = true;
+    if (lost) throw new LockLostError(name);
+  };
   const held: HeldLock = {
     async check() {
       if (signal?.aborted) throw aborted(signal, 'The sync');
-      if (!lost && Date.now() - renewedAt > ttlMs / 6) await renew();
-      if (lost || Date.now() - renewedAt >= ttlMs) {
-        lost = true;
-        throw new LockLostError(name);
-      }
+      await verify();
     },
+    verify,
   };
   try {
     return await fn(held);
   } finally {
+    stopped = true;
     clearInterval(beat);
+    await renewing;
     await storage.unlock?.(name, owner).catch(() => undefined);
+  }
+}
+
+/**
+ * The store lock around `fn`, taken again and `fn` run again when the lock was lost mid-run (another
+ * writer took it over after this one stalled past the ttl). What the lost run committed stays; the
+ * next run starts from the ledger as the other writer left it.
+ */
+async function withStoreLockRerun<T>(
+  storage: StorageAdapter,
+  name: string,
+  ttlMs: number,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  fn: (lock: HeldLock) => Promise<T>,
+): Promise<T> {
+  for (let run = 0; ; run++) {
+    try {
+      return await withStoreLock(storage, name, ttlMs, timeoutMs, signal, fn);
+    } catch (error) {
+      if (!(error instanceof LockLostError) || run >= RERUNS_AFTER_LOSS || signal?.aborted) throw error;
+    }
   }
 }
 
@@ -163,12 +220,15 @@ function signalOnly(signal: AbortSignal | undefined): HeldLock {
     async check() {
       if (signal?.aborted) throw aborted(signal, 'The sync');
     },
+    async verify() {},
   };
 }
 
 /**
  * Runs `fn` as the only writer of `name` on this storage. Waits for another writer to finish rather
- * than failing; fails only on abort, on `timeoutMs` or when the lock is lost mid-run.
+ * than failing; fails only on abort or on `timeoutMs`. When a store lock is lost mid-run (`check`
+ * throws `LockLostError`), `fn` is run again once the lock is back (up to 3 times), so `fn` must be
+ * a job that starts from what is stored, as every sync does.
  */
 export async function withWriterLock<T>(
   storage: StorageAdapter,
@@ -183,9 +243,9 @@ export async function withWriterLock<T>(
   const locks = webLocks();
   const useWeb = mode === 'web-locks' || (mode === 'auto' && locks !== undefined);
   const canStore = typeof storage.tryLock === 'function' && storage.capabilities.locks;
-  // Web Locks span exactly the contexts that share an origin's IndexedDB; any other shared store
-  // (a SQLite file used by several processes) also needs its own lock.
-  const webCoversStore = useWeb && storage.name.startsWith('indexeddb');
+  // Web Locks span exactly the contexts of one origin; a store shared more widely (a SQLite file
+  // used by several processes) also needs its own lock.
+  const webCoversStore = useWeb && storage.capabilities.originScoped === true;
   const useStore =
     mode === 'store' || (mode === 'auto' && canStore && storage.capabilities.shared && !webCoversStore);
   if (useWeb && !locks)
@@ -195,7 +255,7 @@ export async function withWriterLock<T>(
   }
 
   const inner = (): Promise<T> =>
-    useStore ? withStoreLock(storage, name, ttlMs, timeoutMs, signal, fn) : fn(signalOnly(signal));
+    useStore ? withStoreLockRerun(storage, name, ttlMs, timeoutMs, signal, fn) : fn(signalOnly(signal));
   const outer = (): Promise<T> => {
     if (!useWeb || !locks) return inner();
     let result!: T;

@@ -38,7 +38,7 @@ export interface SqliteStorageOptions {
    * sqliteStorage(executor, { tablePrefix: 'imednet_' }); // tables imednet_kv, imednet_locks
    */
   tablePrefix?: string;
-  /** Overrides of the default capabilities `{ persistent: true, shared: true, locks: true }`. */
+  /** Overrides of the default capabilities `{ persistent: true, shared: true, locks: true, originScoped: false }`. */
   capabilities?: Partial<StorageCapabilities>;
 }
 
@@ -97,7 +97,13 @@ export function sqliteStorage(source: SqlExecutorSource, options: SqliteStorageO
 
   return {
     name,
-    capabilities: { persistent: true, shared: true, locks: true, ...options.capabilities },
+    capabilities: {
+      persistent: true,
+      shared: true,
+      locks: true,
+      originScoped: false,
+      ...options.capabilities,
+    },
 
     async get<T>(collection: string, key: string): Promise<T | undefined> {
       const row = await (await executor()).get<{ value: string }>(sql.get, [collection, key]);
@@ -197,6 +203,12 @@ export function sqliteStorage(source: SqlExecutorSource, options: SqliteStorageO
       return row !== undefined;
     },
 
+    async renewLock(lockName: string, owner: string, ttlMs: number) {
+      const expires = lockExpiry(ttlMs);
+      const row = await (await executor()).get(sql.renew, [expires, lockName, owner]);
+      return row !== undefined;
+    },
+
     async unlock(lockName: string, owner: string) {
       await (await executor()).run(sql.unlock, [lockName, owner]);
     },
@@ -236,6 +248,7 @@ function statements(kv: string, locks: string) {
       `INSERT INTO ${locks} (name, owner, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE ` +
       `SET owner = excluded.owner, expires = excluded.expires ` +
       `WHERE ${locks}.owner = excluded.owner OR ${locks}.expires <= ? RETURNING owner`,
+    renew: `UPDATE ${locks} SET expires = ? WHERE name = ? AND owner = ? RETURNING owner`,
     unlock: `DELETE FROM ${locks} WHERE name = ? AND owner = ?`,
   };
 }

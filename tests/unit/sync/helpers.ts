@@ -127,3 +127,29 @@ export function liveIds(study: FakeStudy): number[] {
   for (const header of study.records.headers()) if (header.deleted !== true) out.push(header.recordId);
   return out;
 }
+
+/**
+ * `inner` whose writes can be made to fail: after `failWrite(n)`, the n-th `write()` from then on
+ * rejects (as a full disk would); `failWrite(0)` disarms it.
+ */
+export function failingWrites(inner: StorageAdapter): {
+  storage: StorageAdapter;
+  failWrite(n: number): void;
+} {
+  let left = 0;
+  const storage: StorageAdapter = {
+    ...inner,
+    name: inner.name,
+    capabilities: inner.capabilities,
+    async write(operations) {
+      if (left > 0 && --left === 0) throw new Error('the store refused this write (test)');
+      return inner.write(operations);
+    },
+  };
+  return {
+    storage,
+    failWrite(n: number) {
+      left = n;
+    },
+  };
+}

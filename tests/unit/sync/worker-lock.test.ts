@@ -5,7 +5,6 @@ import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { AbortError } from '../../../src/core/errors.js';
 import {
-  LockLostError,
   LockTimeoutError,
   type SyncProgressEvent,
   SyncWorker,
@@ -158,7 +157,7 @@ describe('one writer per study', () => {
     }
   });
 
-  it('stops writing when the store lock is lost', async () => {
+  it('stops writing when the store lock is taken over, and waits its turn to run again', async () => {
     const file = join(tempDir(), 'lost.db');
     const inner = betterSqliteStorage({ filename: file });
     let steal = false;
@@ -167,6 +166,7 @@ describe('one writer per study', () => {
       name: inner.name,
       capabilities: inner.capabilities,
       tryLock: async (name, owner, ttl) => (steal ? false : inner.tryLock!(name, owner, ttl)),
+      renewLock: async (name, owner, ttl) => (steal ? false : inner.renewLock!(name, owner, ttl)),
       unlock: (name, owner) => inner.unlock!(name, owner),
     };
     const { client } = setup(
@@ -175,14 +175,15 @@ describe('one writer per study', () => {
       { faults: { latencyMs: 2 } },
       {
         batchSize: 500,
-        lock: { ttlMs: 300 },
+        lock: { ttlMs: 300, timeoutMs: 600 },
         onProgress: (e) => {
           if (e.type === 'stored') steal = true;
         },
       },
     );
     try {
-      await expect(client.cache.syncRecords('DEMO')).rejects.toBeInstanceOf(LockLostError);
+      // The other holder keeps the lock, so waiting for it to run again times out.
+      await expect(client.cache.syncRecords('DEMO')).rejects.toBeInstanceOf(LockTimeoutError);
       const stored = await client.cache.counts('DEMO');
       expect(stored.records).toBeLessThan(3000);
       // A lost lock is not recorded as this run's failure: the ledger belongs to the new holder.
@@ -190,6 +191,187 @@ describe('one writer per study', () => {
     } finally {
       await inner.close();
     }
+  });
+
+  it("a run that fails after losing its lock does not mark the new holder's entry failed", async () => {
+    const file = join(tempDir(), 'lost-failing.db');
+    const inner = betterSqliteStorage({ filename: file });
+    let steal = false;
+    const storage: StorageAdapter = {
+      ...inner,
+      name: inner.name,
+      capabilities: inner.capabilities,
+      tryLock: async (name, owner, ttl) => (steal ? false : inner.tryLock!(name, owner, ttl)),
+      renewLock: async (name, owner, ttl) => (steal ? false : inner.renewLock!(name, owner, ttl)),
+      unlock: (name, owner) => inner.unlock!(name, owner),
+    };
+    const { api } = setup(storage, { records: 3000 });
+    const client = makeClient(
+      api,
+      storage,
+      {
+        batchSize: 500,
+        concurrency: 1,
+        lock: { ttlMs: 300, timeoutMs: 600 },
+        onProgress: (e) => {
+          if (e.type !== 'stored' || steal) return;
+          // Another writer takes the lock, and the API fails for this one (slowly: past a renewal).
+          steal = true;
+          api.setFaults({
+            latencyMs: 120,
+            serverError: { times: Number.POSITIVE_INFINITY, paths: '/studies/DEMO/records' },
+          });
+        },
+      },
+      { retries: 0, pageSize: 500 },
+    );
+    try {
+      await expect(client.cache.syncRecords('DEMO')).rejects.toThrow();
+      expect((await client.cache.ledger.get('DEMO', 'records')).status).toBe('running');
+    } finally {
+      await inner.close();
+    }
+  });
+
+  it('a writer stalled past the ttl keeps its lock when nobody took it', async () => {
+    const file = join(tempDir(), 'stalled.db');
+    const storage = betterSqliteStorage({ filename: file });
+    let stalled = false;
+    const { study, client } = setup(
+      storage,
+      { records: 2000 },
+      {},
+      {
+        batchSize: 500,
+        lock: { ttlMs: 200 },
+        onProgress: (e) => {
+          if (e.type !== 'stored' || stalled) return;
+          stalled = true;
+          // The event loop is blocked (a busy machine, a long synchronous step): no heartbeat runs.
+          const until = Date.now() + 600;
+          while (Date.now() < until) {}
+        },
+      },
+    );
+    try {
+      const result = await client.cache.syncRecords('DEMO');
+      expect(stalled).toBe(true);
+      expect(result.mode).toBe('full');
+      await expectCacheEqualsServer(client.cache, study);
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it('a writer stalled while another took over runs again after it, with no error', async () => {
+    const file = join(tempDir(), 'takeover.db');
+    const s1 = betterSqliteStorage({ filename: file });
+    const s2 = betterSqliteStorage({ filename: file });
+    const { study, api } = setup(s1, { records: 3000 }, { faults: { latencyMs: 1 } });
+    // The first writer freezes (as a stopped process would): its requests and its lock renewals
+    // wait, while the second writer, on its own connection, goes on.
+    let thaw: Promise<void> | undefined;
+    const frozen = async () => {
+      await thaw;
+    };
+    const oneStore: StorageAdapter = {
+      ...s1,
+      name: s1.name,
+      capabilities: s1.capabilities,
+      tryLock: async (...args) => (await frozen(), s1.tryLock!(...args)),
+      renewLock: async (...args) => (await frozen(), s1.renewLock!(...args)),
+    };
+    const starts: string[] = [];
+    const one = makeClient(
+      api,
+      oneStore,
+      {
+        batchSize: 500,
+        concurrency: 1,
+        lock: { ttlMs: 200 },
+        onProgress: (e) => {
+          if (e.type === 'start') starts.push('one');
+          if (e.type === 'stored' && thaw === undefined)
+            thaw = new Promise((resolve) => setTimeout(resolve, 1500));
+        },
+      },
+      { fetch: async (input, init) => (await frozen(), api.handle(new Request(input, init))) },
+    );
+    const two = makeClient(api, s2, {
+      batchSize: 500,
+      lock: { ttlMs: 200 },
+      onProgress: (e) => {
+        if (e.type === 'start') starts.push('two');
+      },
+    });
+    try {
+      const first = one.cache.syncRecords('DEMO');
+      // The second writer waits for the lock and takes it once the frozen one's has expired.
+      const second = new Promise((resolve) => setTimeout(resolve, 20)).then(() =>
+        two.cache.syncRecords('DEMO'),
+      );
+      const [a, b] = await Promise.all([first, second]);
+      // The second writer resumed the first sync (a full run, then its catch-up); the first one
+      // found its lock taken when it woke, waited, and ran again as an incremental sync.
+      expect(starts).toEqual(['one', 'two', 'two', 'one']);
+      expect(b).toMatchObject({ mode: 'full', resumed: true });
+      expect(a.mode).toBe('incremental');
+      await expectCacheEqualsServer(one.cache, study);
+    } finally {
+      await s1.close();
+      await s2.close();
+    }
+  });
+
+  it('releases the lock only after the renewal in flight has landed', async () => {
+    const inner = memoryStorage();
+    const slow =
+      <A extends unknown[]>(fn: (...args: A) => Promise<boolean>) =>
+      async (...args: A) => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return fn(...args);
+      };
+    const storage: StorageAdapter = {
+      ...inner,
+      name: inner.name,
+      capabilities: inner.capabilities,
+      tryLock: slow(inner.tryLock!.bind(inner)),
+      renewLock: slow(inner.renewLock!.bind(inner)),
+    };
+    const { client } = setup(
+      storage,
+      { records: 300 },
+      { faults: { latencyMs: 30 } },
+      { lock: { mode: 'store', ttlMs: 300 } },
+    );
+    await client.cache.syncRecords('DEMO');
+    // Any renewal still in flight would land now and take the lock for another ttl.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await inner.tryLock!('imednet-sync:DEMO', 'the next writer', 1000)).toBe(true);
+  });
+
+  it("chooses the store lock from the adapter's capabilities, not from its name", async () => {
+    vi.stubGlobal('navigator', {
+      locks: { request: (_name: string, _options: object, callback: () => Promise<unknown>) => callback() },
+    });
+    const inner = memoryStorage();
+    const tryLock = vi.fn(inner.tryLock!.bind(inner));
+    const named = (name: string, originScoped: boolean): StorageAdapter => ({
+      ...inner,
+      name,
+      capabilities: { persistent: true, shared: true, locks: true, originScoped },
+      tryLock,
+    });
+    const study = createFakeStudy({ studyKey: 'DEMO', records: 50 });
+    // Named like IndexedDB but shared beyond one origin: Web Locks do not cover it.
+    await makeClient(createMockApi(study), named('indexeddb over a network share', false)).cache.syncRecords(
+      'DEMO',
+    );
+    expect(tryLock).toHaveBeenCalled();
+    tryLock.mockClear();
+    // Any name, shared only within one origin: Web Locks are enough.
+    await makeClient(createMockApi(study), named('my-browser-store', true)).cache.syncRecords('DEMO');
+    expect(tryLock).not.toHaveBeenCalled();
   });
 
   it('uses the Web Locks API where the host has it, and then no store lock for IndexedDB', async () => {
