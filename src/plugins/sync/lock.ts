@@ -193,28 +193,6 @@ async function withStoreLock<T>(
   }
 }
 
-/**
- * The store lock around `fn`, taken again and `fn` run again when the lock was lost mid-run (another
- * writer took it over after this one stalled past the ttl). What the lost run committed stays; the
- * next run starts from the ledger as the other writer left it.
- */
-async function withStoreLockRerun<T>(
-  storage: StorageAdapter,
-  name: string,
-  ttlMs: number,
-  timeoutMs: number,
-  signal: AbortSignal | undefined,
-  fn: (lock: HeldLock) => Promise<T>,
-): Promise<T> {
-  for (let run = 0; ; run++) {
-    try {
-      return await withStoreLock(storage, name, ttlMs, timeoutMs, signal, fn);
-    } catch (error) {
-      if (!(error instanceof LockLostError) || run >= RERUNS_AFTER_LOSS || signal?.aborted) throw error;
-    }
-  }
-}
-
 function signalOnly(signal: AbortSignal | undefined): HeldLock {
   return {
     async check() {
@@ -254,8 +232,18 @@ export async function withWriterLock<T>(
     throw new ConfigurationError(`lock mode "store": the ${storage.name} adapter offers no tryLock/unlock`);
   }
 
-  const inner = (): Promise<T> =>
-    useStore ? withStoreLockRerun(storage, name, ttlMs, timeoutMs, signal, fn) : fn(signalOnly(signal));
+  const inner = async (): Promise<T> => {
+    if (!useStore) return fn(signalOnly(signal));
+    // A run that lost its lock to a takeover runs again once it has the lock back: what it
+    // committed stays, and the next run starts from the ledger as the other writer left it.
+    for (let run = 0; ; run++) {
+      try {
+        return await withStoreLock(storage, name, ttlMs, timeoutMs, signal, fn);
+      } catch (error) {
+        if (!(error instanceof LockLostError) || run >= RERUNS_AFTER_LOSS || signal?.aborted) throw error;
+      }
+    }
+  };
   const outer = (): Promise<T> => {
     if (!useWeb || !locks) return inner();
     let result!: T;

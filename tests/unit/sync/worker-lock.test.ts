@@ -34,6 +34,24 @@ function expectNoInterleaving(events: readonly (SyncProgressEvent & { who: strin
   }
 }
 
+/** `inner` whose store lock another writer can take at any moment: then every tryLock and renewLock is refused. */
+function stealable(inner: StorageAdapter): { storage: StorageAdapter; steal(): void } {
+  let stolen = false;
+  const storage: StorageAdapter = {
+    ...inner,
+    name: inner.name,
+    capabilities: inner.capabilities,
+    tryLock: async (name, owner, ttl) => (stolen ? false : inner.tryLock!(name, owner, ttl)),
+    renewLock: async (name, owner, ttl) => (stolen ? false : inner.renewLock!(name, owner, ttl)),
+  };
+  return {
+    storage,
+    steal() {
+      stolen = true;
+    },
+  };
+}
+
 describe('SyncWorker', () => {
   it('runOnce syncs every study and reports failures without throwing', async () => {
     const a = createFakeStudy({ studyKey: 'AAA', records: 200, seed: 1 });
@@ -160,15 +178,7 @@ describe('one writer per study', () => {
   it('stops writing when the store lock is taken over, and waits its turn to run again', async () => {
     const file = join(tempDir(), 'lost.db');
     const inner = betterSqliteStorage({ filename: file });
-    let steal = false;
-    const storage: StorageAdapter = {
-      ...inner,
-      name: inner.name,
-      capabilities: inner.capabilities,
-      tryLock: async (name, owner, ttl) => (steal ? false : inner.tryLock!(name, owner, ttl)),
-      renewLock: async (name, owner, ttl) => (steal ? false : inner.renewLock!(name, owner, ttl)),
-      unlock: (name, owner) => inner.unlock!(name, owner),
-    };
+    const { storage, steal } = stealable(inner);
     const { client } = setup(
       storage,
       { records: 3000 },
@@ -177,7 +187,7 @@ describe('one writer per study', () => {
         batchSize: 500,
         lock: { ttlMs: 300, timeoutMs: 600 },
         onProgress: (e) => {
-          if (e.type === 'stored') steal = true;
+          if (e.type === 'stored') steal();
         },
       },
     );
@@ -196,15 +206,8 @@ describe('one writer per study', () => {
   it("a run that fails after losing its lock does not mark the new holder's entry failed", async () => {
     const file = join(tempDir(), 'lost-failing.db');
     const inner = betterSqliteStorage({ filename: file });
-    let steal = false;
-    const storage: StorageAdapter = {
-      ...inner,
-      name: inner.name,
-      capabilities: inner.capabilities,
-      tryLock: async (name, owner, ttl) => (steal ? false : inner.tryLock!(name, owner, ttl)),
-      renewLock: async (name, owner, ttl) => (steal ? false : inner.renewLock!(name, owner, ttl)),
-      unlock: (name, owner) => inner.unlock!(name, owner),
-    };
+    const { storage, steal } = stealable(inner);
+    let stolen = false;
     const { api } = setup(storage, { records: 3000 });
     const client = makeClient(
       api,
@@ -214,9 +217,10 @@ describe('one writer per study', () => {
         concurrency: 1,
         lock: { ttlMs: 300, timeoutMs: 600 },
         onProgress: (e) => {
-          if (e.type !== 'stored' || steal) return;
+          if (e.type !== 'stored' || stolen) return;
           // Another writer takes the lock, and the API fails for this one (slowly: past a renewal).
-          steal = true;
+          stolen = true;
+          steal();
           api.setFaults({
             latencyMs: 120,
             serverError: { times: Number.POSITIVE_INFINITY, paths: '/studies/DEMO/records' },
@@ -271,15 +275,18 @@ describe('one writer per study', () => {
     // The first writer freezes (as a stopped process would): its requests and its lock renewals
     // wait, while the second writer, on its own connection, goes on.
     let thaw: Promise<void> | undefined;
-    const frozen = async () => {
-      await thaw;
-    };
+    const afterThaw =
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        await thaw;
+        return fn(...args);
+      };
     const oneStore: StorageAdapter = {
       ...s1,
       name: s1.name,
       capabilities: s1.capabilities,
-      tryLock: async (...args) => (await frozen(), s1.tryLock!(...args)),
-      renewLock: async (...args) => (await frozen(), s1.renewLock!(...args)),
+      tryLock: afterThaw(s1.tryLock!.bind(s1)),
+      renewLock: afterThaw(s1.renewLock!.bind(s1)),
     };
     const starts: string[] = [];
     const one = makeClient(
@@ -295,7 +302,11 @@ describe('one writer per study', () => {
             thaw = new Promise((resolve) => setTimeout(resolve, 1500));
         },
       },
-      { fetch: async (input, init) => (await frozen(), api.handle(new Request(input, init))) },
+      {
+        fetch: afterThaw(async (input: RequestInfo | URL, init?: RequestInit) =>
+          api.handle(new Request(input, init)),
+        ),
+      },
     );
     const two = makeClient(api, s2, {
       batchSize: 500,
