@@ -86,6 +86,8 @@ export class Imednet {
       backoffFactor: resolved.backoffFactor,
       maxRetryAfter: resolved.maxRetryAfter,
       timeout: resolved.timeout,
+      maxResponseBytes: resolved.maxResponseBytes,
+      showFilterValues: resolved.showFilterValues,
     };
     if (resolved.fetch) settings.fetch = resolved.fetch;
     if (resolved.logger) settings.logger = resolved.logger;

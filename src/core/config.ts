@@ -30,16 +30,37 @@ export interface ImednetOptions {
   backoffFactor?: number;
   /** Longest `Retry-After` honoured, in milliseconds; longer ones are cut to this (default 60000). */
   maxRetryAfter?: number;
-  /** Per-attempt timeout in milliseconds (default 30000). */
+  /**
+   * Per-attempt timeout in milliseconds, from sending the request to the last byte of its body
+   * (default 30000). A body that stalls past it is a `TimeoutError`.
+   * @example 60_000
+   */
   timeout?: number;
+  /**
+   * Largest response body read, in bytes (default 67108864, 64 MiB); a longer one is refused with
+   * a `ResponseValidationError` that names this option.
+   * @example 256 * 1024 * 1024
+   */
+  maxResponseBytes?: number;
   /** Pages fetched at once by listings (default 8). */
   concurrency?: number;
   /** Default page size, 1..500 (default 500, the API's maximum). */
   pageSize?: number;
   /** Check response bodies against their schemas (default true). */
   validate?: boolean;
-  /** Receives one event per HTTP attempt (method, redacted URL, status, attempt, duration). */
+  /**
+   * Receives one event per HTTP attempt (method, redacted URL, status, attempt, duration, and
+   * `retryInMs` when a retry will follow).
+   * @example logger: (event) => console.error(JSON.stringify(event))
+   */
   logger?: Logger;
+  /**
+   * Show filter values in error messages and log events, for local debugging (default false).
+   * By default the values inside `filter` and `recordDataFilter` (subject keys, clinical values) are
+   * masked as `***`; attribute names and operators stay visible.
+   * @example new Imednet({ apiKey, securityKey, showFilterValues: true }) // never in production logs
+   */
+  showFilterValues?: boolean;
 }
 
 /** Options with every default filled. */
@@ -53,9 +74,11 @@ export interface ResolvedOptions {
   backoffFactor: number;
   maxRetryAfter: number;
   timeout: number;
+  maxResponseBytes: number;
   concurrency: number;
   pageSize: number;
   validate: boolean;
+  showFilterValues: boolean;
   logger?: Logger;
 }
 
@@ -105,9 +128,11 @@ export function resolveOptions(given: ImednetOptions): ResolvedOptions {
     backoffFactor: checkNonNegative(options.backoffFactor ?? 500, 'backoffFactor'),
     maxRetryAfter: checkNonNegative(options.maxRetryAfter ?? 60_000, 'maxRetryAfter'),
     timeout: checkPositiveInteger(options.timeout ?? 30_000, 'timeout'),
+    maxResponseBytes: checkPositiveInteger(options.maxResponseBytes ?? 64 * 1024 * 1024, 'maxResponseBytes'),
     concurrency: checkPositiveInteger(options.concurrency ?? 8, 'concurrency'),
     pageSize: checkPageSize(options.pageSize ?? 500),
     validate: options.validate ?? true,
+    showFilterValues: options.showFilterValues === true,
   };
   if (options.fetch) resolved.fetch = options.fetch;
   if (options.logger) resolved.logger = options.logger;

@@ -22,6 +22,8 @@ export interface ApiErrorDetail {
 export interface RequestInfo {
   method?: string;
   url?: string;
+  /** How many times the request was sent before this error was thrown. */
+  attempts?: number;
 }
 
 function kindsOf(value: unknown): readonly string[] {
@@ -38,9 +40,16 @@ export class ImednetError extends Error {
   readonly method?: string;
   /** Redacted URL of the failing request, if any. */
   readonly url?: string;
+  /** How many times the request was sent (1 when it was not retried), if a request was made. */
+  readonly attempts?: number;
 
   constructor(message: string, info: RequestInfo & { cause?: unknown } = {}) {
-    super(message, info.cause === undefined ? undefined : { cause: info.cause });
+    // A retried request says so: "... after 4 attempts".
+    const retried = info.attempts !== undefined && info.attempts > 1;
+    super(
+      retried ? `${message} after ${info.attempts} attempts` : message,
+      info.cause === undefined ? undefined : { cause: info.cause },
+    );
     const chain: string[] = [];
     for (let c = new.target as unknown as { kind?: string } | null; c?.kind; c = Object.getPrototypeOf(c)) {
       if (!chain.includes(c.kind)) chain.push(c.kind);
@@ -53,6 +62,7 @@ export class ImednetError extends Error {
     });
     if (info.method !== undefined) this.method = info.method;
     if (info.url !== undefined) this.url = info.url;
+    if (info.attempts !== undefined) this.attempts = info.attempts;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -77,6 +87,12 @@ export class ConfigurationError extends ImednetError {
 /** The network failed (DNS, refused or dropped connection) and retries, if allowed, ran out. */
 export class ConnectionError extends ImednetError {
   static override readonly kind: string = 'ConnectionError';
+  /** The runtime's network error code, when it gives one: `ECONNREFUSED`, `ENOTFOUND`, `ECONNRESET`... */
+  readonly code?: string;
+  constructor(message: string, info: RequestInfo & { cause?: unknown; code?: string } = {}) {
+    super(message, info);
+    if (info.code !== undefined) this.code = info.code;
+  }
 }
 
 /** An attempt took longer than the configured `timeout` and retries, if allowed, ran out. */
@@ -128,10 +144,14 @@ export class ApiError extends ImednetError {
     if (detail.message !== undefined) this.apiMessage = detail.message;
   }
 
-  /** Builds the subclass that matches `status`. */
-  static from(status: number, detail: ApiErrorDetail, info: RequestInfo = {}): ApiError {
+  /**
+   * Builds the subclass that matches `status`; `note` is added to the message (e.g. why the API's
+   * detail is missing).
+   */
+  static from(status: number, detail: ApiErrorDetail, info: RequestInfo = {}, note?: string): ApiError {
     const Class = STATUS_CLASSES[status] ?? (status >= 500 ? ServerError : ApiError);
-    return new Class(status, detail, info);
+    if (note === undefined) return new Class(status, detail, info);
+    return new Class(status, detail, info, `${describe(status, detail, info)} ${note}`);
   }
 }
 

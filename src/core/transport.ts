@@ -1,42 +1,50 @@
 /**
- * The one HTTP layer: ky underneath, with the SDK's single retry policy, per-attempt timeouts,
- * JSON parsing inside the retry loop, one log event per attempt, and translation of every failure
- * into the SDK's error tree. Nothing above this layer retries.
+ * The one HTTP layer. ky sends each attempt (and runs the plugins' ky hooks); this file owns the
+ * single retry loop around it, a deadline per attempt that covers the headers and the whole body,
+ * bounded body reads, one log event per attempt and the translation of every failure into the
+ * SDK's error tree. Nothing above this layer retries.
  */
-import ky, {
-  type Hooks,
-  HTTPError,
-  isHTTPError,
-  isTimeoutError,
-  type KyInstance,
-  type Options as KyOptions,
-} from 'ky';
+import ky, { type Hooks, isHTTPError, type KyInstance, type Options as KyOptions } from 'ky';
+import { BodyTooLarge, readBody } from './body.js';
 import {
   AbortError,
   ApiError,
   type ApiErrorDetail,
   ConnectionError,
   ImednetError,
+  type RequestInfo,
   ResponseValidationError,
   TimeoutError,
 } from './errors.js';
+import { networkCause } from './network.js';
 import type { RequestHooks } from './plugins.js';
 import { redactUrl, scrubSecrets } from './redact.js';
+import { IDEMPOTENT_METHODS, isRetryableStatus, retryDelay } from './retry.js';
+import { sleep } from './sleep.js';
 
 /** One structured event per HTTP attempt, given to the `logger` option. Holds no credential. */
 export interface RequestEvent {
   /** HTTP method. */
   method: string;
-  /** The URL with secret-looking query values masked. Credentials are headers and never appear. */
+  /**
+   * The URL with secret-looking query values masked, and filter values masked unless the client
+   * has `showFilterValues: true`. Credentials are headers and never appear.
+   */
   url: string;
   /** HTTP status, absent when the attempt failed before a response. */
   status?: number;
-  /** 0 for the first attempt, 1 for the first retry, and so on. */
+  /** 0 for the first attempt, 1 for the first retry, and so on: the attempt that was sent. */
   attempt: number;
-  /** Milliseconds from sending to the response headers (or the failure). */
+  /** Milliseconds from sending to the end of the body (or the failure). */
   durationMs: number;
-  /** Error class name when the attempt failed without a response. */
+  /** Error class name when the attempt failed other than by its status (no answer, a bad body). */
   error?: string;
+  /**
+   * Present when this attempt failed and will be retried: the wait, in milliseconds, before the
+   * next attempt is sent (a 429's `Retry-After`, or the backoff).
+   * @example logger: (e) => { if (e.retryInMs! > 5000) console.error(`waiting ${Math.round(e.retryInMs! / 1000)} s`) }
+   */
+  retryInMs?: number;
 }
 
 /** Receives one {@link RequestEvent} per HTTP attempt. */
@@ -53,6 +61,10 @@ export interface TransportSettings {
   backoffFactor: number;
   maxRetryAfter: number;
   timeout: number;
+  /** Largest response body read, in bytes. */
+  maxResponseBytes: number;
+  /** Keep filter values in logged and thrown URLs. */
+  showFilterValues?: boolean;
   logger?: Logger;
   hooks?: RequestHooks;
 }
@@ -70,39 +82,56 @@ export interface TransportRequest {
   onStatus?: (status: number) => void;
 }
 
-const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE', 'HEAD', 'OPTIONS']);
-const ALL_METHODS: NonNullable<Exclude<KyOptions['retry'], number>>['methods'] = [
-  'get',
-  'put',
-  'delete',
-  'head',
-  'options',
-  'post',
-  'patch',
-];
-const RETRY_STATUSES = [429, ...Array.from({ length: 100 }, (_, i) => 500 + i)];
-const BACKOFF_LIMIT_MS = 30_000;
+// An error answer is read only for its `metadata.error`; more than this is not an error envelope.
+const ERROR_BODY_BYTES = 64 * 1024;
+
+/** What one request needs across its attempts. */
+interface Call {
+  req: TransportRequest;
+  url: string;
+  info: { method: string; url: string };
+  idempotent: boolean;
+  headers: Record<string, string>;
+  /** What the next attempt sends: the URL, or the Request a `beforeRetry` hook handed back. */
+  input: string | Request;
+}
+
+/** How one attempt ended. */
+type Outcome =
+  | { value: unknown; status: number }
+  | { error: ImednetError; retry: boolean; status?: number; headers?: Headers; failed?: boolean };
 
 /** Sends requests to the iMednet API. Created once per client. */
 export class Transport {
   readonly #settings: TransportSettings;
-  #ky: KyInstance;
+  readonly #ky: KyInstance;
+  readonly #hooks: Required<{ [K in keyof RequestHooks]: NonNullable<RequestHooks[K]> }> = {
+    beforeRequest: [],
+    afterResponse: [],
+    beforeRetry: [],
+    beforeError: [],
+  };
 
   constructor(settings: TransportSettings) {
     this.#settings = settings;
     this.#ky = ky.create({
       // fetch is looked up at call time so that a polyfill or test double installed later is used
       fetch: (input, init) => (settings.fetch ?? globalThis.fetch)(input, init),
-      timeout: settings.timeout,
+      // One attempt per call: the loop in request() retries, and each attempt's deadline is ours.
+      retry: 0,
+      timeout: false,
       throwHttpErrors: true,
-      hooks: (settings.hooks ?? {}) as Hooks,
       headers: { accept: 'application/json' },
     });
+    if (settings.hooks) this.addHooks(settings.hooks);
   }
 
-  /** Adds ky hooks (from plugins); they run before the SDK's own per-request hooks. */
+  /** Adds ky hooks (from plugins); they run in the order added, on every attempt. */
   addHooks(hooks: RequestHooks): void {
-    this.#ky = this.#ky.extend({ hooks: hooks as Hooks });
+    for (const key of Object.keys(this.#hooks) as Array<keyof RequestHooks>) {
+      const added = hooks[key];
+      if (added) (this.#hooks[key] as unknown[]).push(...added);
+    }
   }
 
   /** The API root this transport talks to. */
@@ -115,221 +144,251 @@ export class Transport {
     const s = this.#settings;
     const query = req.searchParams?.toString();
     const url = `${s.apiRoot}${req.path}${query ? `?${query}` : ''}`;
-    const safeUrl = redactUrl(url);
-    const idempotent = IDEMPOTENT.has(req.method);
-    const info = { method: req.method, url: safeUrl };
-    let body: { value: unknown } | undefined;
-    let invalidJson = false;
-    let attemptStart = 0;
-    // The response of the current attempt as fetch returned it. ky hands each afterResponse hook a
-    // clone (a tee of the body); once the hook below reads its clone, the other side of the tee is
-    // dropped at once, so the body is neither copied chunk by chunk nor held twice while it is read.
-    let fetched: Response | undefined;
-
-    const log = (attempt: number, status?: number, error?: unknown) => {
-      if (!s.logger) return;
-      const event: RequestEvent = {
-        method: req.method,
-        url: safeUrl,
-        attempt,
-        durationMs: Math.round(now() - attemptStart),
-      };
-      if (status !== undefined) event.status = status;
-      if (error !== undefined) event.error = errorName(error);
-      try {
-        s.logger(event);
-      } catch {
-        // a failing logger must not fail the request
-      }
-    };
-
-    const hooks: Hooks = {
-      beforeRequest: [
-        () => {
-          attemptStart = now();
-        },
-      ],
-      afterResponse: [
-        async (_request, _options, response, state) => {
-          const original = fetched;
-          fetched = undefined;
-          log(state.retryCount, response.status);
-          req.onStatus?.(response.status);
-          if (!response.ok) return;
-          dropBody(original);
-          const text = await readText(response, s.timeout);
-          if (text === undefined) {
-            if (idempotent) return ky.retry();
-            throw new TimeoutError(`No response within ${s.timeout} ms (${info.method} ${info.url})`, info);
-          }
-          try {
-            body = { value: text === '' ? undefined : JSON.parse(text) };
-            invalidJson = false;
-          } catch {
-            invalidJson = true;
-            // A truncated or garbled body on a safe method is treated like a dropped connection.
-            if (idempotent) return ky.retry();
-          }
-          // Carry on with the clone that was read: ky then drops the original instead of this one.
-          return response;
-        },
-      ],
-      beforeRetry: [
-        ({ error, retryCount }) => {
-          if (isHTTPError(error)) {
-            // The failed attempt's body is never read; left open, Node's fetch rejects it with no
-            // listener once the listing aborts, which crashes the process on some Node versions.
-            // Not awaited: a cancel can wait on the source, and the retry need not.
-            dropBody(error.response);
-          } else if (!(error instanceof Error && error.name === 'ForceRetryError')) {
-            log(retryCount - 1, undefined, error);
-          }
-        },
-      ],
-    };
-    const options: KyOptions = {
+    const info = {
       method: req.method,
-      // fetch is still looked up at call time (settings first, then the global)
-      fetch: async (input, init) => {
-        const response = await (s.fetch ?? globalThis.fetch)(input, init);
-        fetched = response;
-        return response;
-      },
-      hooks,
-      retry: {
-        limit: s.retries,
-        methods: ALL_METHODS,
-        statusCodes: RETRY_STATUSES,
-        afterStatusCodes: RETRY_STATUSES,
-        maxRetryAfter: s.maxRetryAfter,
-        backoffLimit: BACKOFF_LIMIT_MS,
-        delay: (attempt) => s.backoffFactor * 2 ** (attempt - 1),
-        jitter: true,
-        retryOnTimeout: idempotent,
-        shouldRetry: ({ error }) => {
-          if (req.signal?.aborted) return false;
-          if (idempotent) return undefined;
-          // A non-idempotent request may have been applied already; only a 429 proves it was not.
-          return isHTTPError(error) && error.response.status === 429 ? undefined : false;
-        },
-      },
-      headers: {
-        'x-api-key': s.apiKey,
-        'x-imn-security-key': s.securityKey,
-        ...req.headers,
-      },
+      url: redactUrl(url, { showFilterValues: s.showFilterValues === true }),
     };
-    if (req.signal) options.signal = req.signal;
-    if (req.json !== undefined) options.json = req.json;
-
-    let response: Response;
-    try {
-      response = await this.#ky(url, options);
-    } catch (error) {
-      throw await this.#translate(error, req, info, () => log(s.retries, undefined, error));
-    }
-    // The hook read the body already; anything left unread is no longer needed.
-    if (!response.bodyUsed) dropBody(response);
-    if (invalidJson || body === undefined) {
-      if (invalidJson) {
-        throw notJson(info);
+    const call: Call = {
+      req,
+      url,
+      info,
+      idempotent: IDEMPOTENT_METHODS.has(req.method),
+      headers: { 'x-api-key': s.apiKey, 'x-imn-security-key': s.securityKey, ...req.headers },
+      input: url,
+    };
+    for (let attempt = 0; ; attempt++) {
+      if (req.signal?.aborted) throw aborted(info, attempt);
+      const started = now();
+      const outcome = await this.#attempt(call, attempt, attempt >= s.retries);
+      const wait =
+        'error' in outcome && outcome.retry ? retryDelay(attempt + 1, s, outcome.headers) : undefined;
+      this.#log(call, attempt, started, outcome, wait);
+      if ('value' in outcome) return outcome.value;
+      if (wait === undefined) throw outcome.error;
+      try {
+        await sleep(wait, req.signal);
+      } catch {
+        throw aborted(info, attempt + 1);
       }
-      return undefined;
+      call.input = await this.#beforeRetry(call, outcome.error, attempt + 1);
     }
-    return body.value;
   }
 
-  async #translate(
-    error: unknown,
-    req: TransportRequest,
-    info: { method: string; url: string },
-    logFailure: () => void,
-  ): Promise<ImednetError> {
-    if (error instanceof ImednetError) return error;
-    if (req.signal?.aborted) return new AbortError('The request was aborted', info);
-    if (error instanceof HTTPError || isHTTPError(error)) {
-      const response = (error as HTTPError).response;
-      const detail = await readErrorDetail(response, this.#settings);
-      return ApiError.from(response.status, detail, info);
+  /**
+   * Sends one attempt and reads its body, all within the deadline. `final` says no retry may
+   * follow. Whatever is not read to the end is cancelled before this returns, which closes the
+   * connection of an abandoned attempt at once.
+   */
+  async #attempt(call: Call, attempt: number, final: boolean): Promise<Outcome> {
+    const s = this.#settings;
+    const { req, info } = call;
+    const errorInfo: RequestInfo = { ...info, attempts: attempt + 1 };
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, s.timeout);
+    const forward = () => controller.abort();
+    req.signal?.addEventListener('abort', forward, { once: true });
+    let finished = false;
+    let status: number | undefined;
+    // A failure with no usable answer: the caller's abort, the deadline, or the network.
+    const failure = (error: unknown, midBody: boolean): Outcome => {
+      if (req.signal?.aborted) return { error: aborted(info, attempt + 1), retry: false, failed: true };
+      const retry = call.idempotent && !final;
+      const out = { retry, failed: true, ...(status === undefined ? {} : { status }) };
+      if (timedOut) {
+        const what = midBody ? 'The response body did not arrive' : 'No response';
+        return {
+          ...out,
+          error: new TimeoutError(`${what} within ${s.timeout} ms (${info.method} ${info.url})`, errorInfo),
+        };
+      }
+      return { ...out, error: connectionError(error, midBody, errorInfo, s) };
+    };
+
+    try {
+      let response: Response;
+      try {
+        const options: KyOptions = {
+          method: req.method,
+          headers: call.headers,
+          signal: controller.signal,
+          hooks: this.#hooksFor(attempt),
+        };
+        if (req.json !== undefined) options.json = req.json;
+        response = await this.#ky(call.input, options);
+      } catch (error) {
+        if (!isHTTPError(error)) {
+          if (error instanceof ImednetError) return { error, retry: false, failed: true };
+          return failure(error, false);
+        }
+        response = error.response;
+      }
+      status = response.status;
+      req.onStatus?.(status);
+
+      if (!response.ok) {
+        if (!final && isRetryableStatus(status, call.idempotent)) {
+          // The body is not read: finally{} cancels it, so the wait holds no connection.
+          return {
+            error: ApiError.from(status, {}, errorInfo),
+            retry: true,
+            status,
+            headers: response.headers,
+          };
+        }
+        const { detail, note } = await this.#readErrorDetail(response, controller.signal, () => timedOut);
+        finished = true;
+        return { error: ApiError.from(status, detail, errorInfo, note), retry: false, status };
+      }
+
+      let text: string;
+      try {
+        text = await readBody(response, s.maxResponseBytes, controller.signal);
+      } catch (error) {
+        if (error instanceof BodyTooLarge) {
+          const message = `The API answered with a body larger than ${error.limit} bytes (maxResponseBytes) (${info.method} ${info.url})`;
+          return {
+            error: new ResponseValidationError(message, [], errorInfo),
+            retry: false,
+            status,
+            failed: true,
+          };
+        }
+        return failure(error, true);
+      }
+      finished = true;
+      if (text === '') return { value: undefined, status };
+      try {
+        return { value: JSON.parse(text), status };
+      } catch {
+        // A truncated or garbled body on a safe method is treated like a dropped connection.
+        const message = `The API answered with a body that is not valid JSON (${info.method} ${info.url})`;
+        return {
+          error: new ResponseValidationError(message, [], errorInfo),
+          retry: call.idempotent && !final,
+          status,
+          failed: true,
+        };
+      }
+    } finally {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', forward);
+      if (!finished) controller.abort();
     }
-    if (isTimeoutError(error)) {
-      logFailure();
-      return new TimeoutError(
-        `No response within ${this.#settings.timeout} ms (${info.method} ${info.url})`,
-        info,
-      );
+  }
+
+  /** Reads `metadata.error` from an error answer, within the attempt's deadline; tolerates any body. */
+  async #readErrorDetail(
+    response: Response,
+    signal: AbortSignal,
+    timedOut: () => boolean,
+  ): Promise<{ detail: ApiErrorDetail; note?: string }> {
+    const s = this.#settings;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readBody(response, ERROR_BODY_BYTES, signal));
+    } catch {
+      // The status is the answer; a body that stalls, overflows or is not JSON only loses the detail.
+      return timedOut()
+        ? { detail: {}, note: `(its body did not arrive within ${s.timeout} ms)` }
+        : { detail: {} };
     }
-    if (error instanceof Error && error.name === 'ForceRetryError') {
-      return notJson(info);
+    const root = isRecord(parsed) ? parsed : {};
+    const metadata = isRecord(root.metadata) ? root.metadata : {};
+    const error = isRecord(metadata.error) ? metadata.error : {};
+    const detail: ApiErrorDetail = {};
+    const secrets = [s.apiKey, s.securityKey];
+    const code = error.code;
+    if (typeof code === 'string' || typeof code === 'number')
+      detail.code = scrubSecrets(String(code), secrets);
+    const message = error.message ?? error.description;
+    if (typeof message === 'string') detail.message = scrubSecrets(message, secrets);
+    if (typeof error.field === 'string') detail.field = scrubSecrets(error.field, secrets);
+    return { detail };
+  }
+
+  /**
+   * The plugins' hooks for one attempt. ky counts its own retries, of which there are none here,
+   * so on a retry each hook is told the attempt number in `retryCount` as ky would have.
+   */
+  #hooksFor(attempt: number): Hooks {
+    const h = this.#hooks;
+    if (attempt === 0) return h as Hooks;
+    const state = { retryCount: attempt };
+    return {
+      beforeRequest: h.beforeRequest.map((hook) => (request, options) => hook(request, options, state)),
+      afterResponse: h.afterResponse.map(
+        (hook) => (request, options, response) => hook(request, options, response, state),
+      ),
+      beforeError: h.beforeError.map((hook) => (error) => hook(error, state)),
+    } as Hooks;
+  }
+
+  /**
+   * Runs the plugins' `beforeRetry` hooks, after the wait and before retry number `retry`, as ky
+   * does: each gets the request about to be sent; one may return a Request to send instead.
+   */
+  async #beforeRetry(call: Call, error: ImednetError, retry: number): Promise<string | Request> {
+    const hooks = this.#hooks.beforeRetry;
+    if (hooks.length === 0) return call.input;
+    let request = new Request(call.input, { method: call.req.method, headers: call.headers });
+    for (const hook of hooks) {
+      const result = await hook({ request, options: { method: call.req.method }, error, retryCount: retry });
+      if (result instanceof Request) {
+        request = result;
+        break;
+      }
     }
-    logFailure();
-    return new ConnectionError(`Could not reach the iMednet API (${info.method} ${info.url})`, {
-      ...info,
-      cause: safeCause(error, this.#settings),
-    });
+    return request;
+  }
+
+  #log(call: Call, attempt: number, started: number, outcome: Outcome, retryInMs: number | undefined): void {
+    const logger = this.#settings.logger;
+    if (!logger) return;
+    const event: RequestEvent = {
+      method: call.info.method,
+      url: call.info.url,
+      attempt,
+      durationMs: Math.round(now() - started),
+    };
+    if (outcome.status !== undefined) event.status = outcome.status;
+    if ('error' in outcome && outcome.failed) event.error = outcome.error.name;
+    if (retryInMs !== undefined) event.retryInMs = retryInMs;
+    try {
+      logger(event);
+    } catch {
+      // a failing logger must not fail the request
+    }
   }
 }
 
-/** The error for a body that is not JSON (after every attempt a safe method was allowed). */
-function notJson(info: { method: string; url: string }): ResponseValidationError {
-  return new ResponseValidationError(
-    `The API answered with a body that is not valid JSON (${info.method} ${info.url})`,
-    [],
-    info,
-  );
+function aborted(info: { method: string; url: string }, attempts: number): AbortError {
+  return new AbortError('The request was aborted', attempts > 0 ? { ...info, attempts } : info);
 }
 
-/** Cancels a body nobody will read; a body already locked or read is left alone. */
-function dropBody(response: Response | undefined): void {
-  const stream = response?.body;
-  if (stream && !stream.locked) stream.cancel().catch(() => undefined);
-}
-
-async function readText(response: Response, timeoutMs: number): Promise<string | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
-  try {
-    return await Promise.race([response.text(), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Reads `metadata.error` from an error response; tolerates any body. */
-async function readErrorDetail(response: Response, s: TransportSettings): Promise<ApiErrorDetail> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await response.text());
-  } catch {
-    return {};
-  }
-  const root = isRecord(parsed) ? parsed : {};
-  const metadata = isRecord(root.metadata) ? root.metadata : {};
-  const error = isRecord(metadata.error) ? metadata.error : {};
-  const detail: ApiErrorDetail = {};
+/** A network failure, named by its cause when the runtime gives one; free of credentials. */
+function connectionError(
+  error: unknown,
+  midBody: boolean,
+  info: RequestInfo,
+  s: TransportSettings,
+): ConnectionError {
+  const { code, reason } = networkCause(error);
+  const because = reason ? `: ${reason}${code && code !== reason ? ` (${code})` : ''}` : '';
+  const message = midBody
+    ? `The connection was closed in the middle of the response${because} (${info.method} ${info.url})`
+    : `Could not reach the iMednet API${because} (${info.method} ${info.url})`;
   const secrets = [s.apiKey, s.securityKey];
-  const code = error.code;
-  if (typeof code === 'string' || typeof code === 'number') detail.code = scrubSecrets(String(code), secrets);
-  const message = error.message ?? error.description;
-  if (typeof message === 'string') detail.message = scrubSecrets(message, secrets);
-  if (typeof error.field === 'string') detail.field = scrubSecrets(error.field, secrets);
-  return detail;
-}
-
-function safeCause(error: unknown, s: TransportSettings): Record<string, unknown> {
-  const secrets = [s.apiKey, s.securityKey];
-  if (!(error instanceof Error)) return {};
-  const out: Record<string, unknown> = { name: error.name, message: scrubSecrets(error.message, secrets) };
-  const inner = (error as { cause?: unknown }).cause;
-  if (isRecord(inner) && typeof inner.code === 'string') out.code = inner.code;
-  return out;
-}
-
-function errorName(error: unknown): string {
-  if (isTimeoutError(error)) return 'TimeoutError';
-  return error instanceof Error ? error.name : typeof error;
+  const cause: Record<string, unknown> = {};
+  if (error instanceof Error) {
+    cause.name = error.name;
+    cause.message = scrubSecrets(error.message, secrets);
+  }
+  if (code) cause.code = code;
+  return new ConnectionError(message, { ...info, cause, ...(code ? { code } : {}) });
 }
 
 function isRecord(value: unknown): value is Record<string, any> {

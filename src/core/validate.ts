@@ -6,12 +6,16 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /**
  * Checks a value that goes into the URL path (a study key, a batch id) and returns it encoded.
- * Empty values, `/`, `\`, `..` and control characters are rejected: they would address a different
- * resource than the caller named.
+ * Empty values, `.` and `..` (URL resolution drops the one and goes up for the other), `/`, `\`,
+ * `..` anywhere and control characters are rejected: they would address another resource than the
+ * caller named.
  */
 export function pathSegment(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.trim().length === 0) {
     throw new ConfigurationError(`${what} must be a non-empty string`);
+  }
+  if (value === '.' || value === '..') {
+    throw new ConfigurationError(`${what} must not be "." or ".."`);
   }
   if (value.includes('/') || value.includes('\\') || value.includes('..') || CONTROL.test(value)) {
     throw new ConfigurationError(`${what} must not contain /, \\, .. or control characters`);

@@ -53,4 +53,25 @@ describe('client configuration', () => {
       expect(text).not.toContain('sec-BBBB-2222');
     }
   });
+
+  it.each(['.', '..'])('refuses %j as a path segment before any request', async (segment) => {
+    const sent: string[] = [];
+    const client = new Imednet({
+      apiKey: 'k',
+      securityKey: 's',
+      fetch: async (input) => {
+        sent.push(new Request(input).url);
+        return new Response('{}');
+      },
+    });
+    const listing = await Promise.resolve()
+      .then(() => client.sites.list(segment).toArray())
+      .catch((e) => e);
+    expect(listing).toBeInstanceOf(ConfigurationError);
+    expect(listing.message).toMatch(/studyKey must not be "\." or "\.\."/);
+    const job = await client.jobs.get('S', segment).catch((e) => e);
+    expect(job).toBeInstanceOf(ConfigurationError);
+    expect(job.message).toMatch(/batchId/);
+    expect(sent).toEqual([]);
+  });
 });

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Imednet } from '../../src/client.js';
 import { isImednetError } from '../../src/core/errors.js';
-import { redactUrl } from '../../src/core/redact.js';
+import { maskFilterValues, redactUrl } from '../../src/core/redact.js';
 import { createRecord } from '../../src/endpoints/records.js';
 import { BASE_URL, useMockApi } from './support.js';
 
@@ -111,7 +111,57 @@ describe('credentials never leak', () => {
     expect(redactUrl('https://h/x?api_key=abc&page=1&token=t0k&Security-Key=s')).toBe(
       'https://h/x?api_key=[REDACTED]&page=1&token=[REDACTED]&Security-Key=[REDACTED]',
     );
-    expect(redactUrl('https://h/x?filter=siteId%3D%3D1')).toBe('https://h/x?filter=siteId%3D%3D1');
     expect(redactUrl('https://h/x')).toBe('https://h/x');
+  });
+});
+
+describe('patient data stays out of errors and logs', () => {
+  const SUBJECT = 'PAT-7731-QX';
+  const CLINICAL = 'migraine-aura-QX';
+  const listing = (options: Partial<ConstructorParameters<typeof Imednet>[0]>) =>
+    client(options).records.list('DEMO', {
+      // siteName is not a record attribute: the API answers 400 with the URL in the error
+      filter: { subjectKey: SUBJECT, siteName: 'Chicago Hope' } as never,
+      recordDataFilter: { AETERM: { contains: CLINICAL } },
+    });
+
+  it('masks filter values in error messages and log events, keeping attribute names and operators', async () => {
+    const events: Array<{ url: string }> = [];
+    const error = await listing({ logger: (e) => events.push(e) })
+      .toArray()
+      .catch((e) => e);
+    expect(error.status).toBe(400);
+    expect(events.length).toBeGreaterThan(0);
+    for (const text of [...renderings(error), JSON.stringify(events)]) {
+      expect(text).not.toContain(SUBJECT);
+      expect(text).not.toContain(CLINICAL);
+      expect(text).not.toContain('Chicago');
+    }
+    const shown = decodeURIComponent(error.message);
+    expect(shown).toContain('filter=subjectKey==***;siteName==***');
+    expect(shown).toContain('recordDataFilter=AETERM=~***');
+    expect(decodeURIComponent(events[0]!.url)).toContain('filter=subjectKey==***;siteName==***');
+  });
+
+  it('shows them with showFilterValues: true, for local debugging', async () => {
+    const events: Array<{ url: string }> = [];
+    const error = await listing({ logger: (e) => events.push(e), showFilterValues: true })
+      .toArray()
+      .catch((e) => e);
+    expect(decodeURIComponent(error.message.replace(/\+/g, ' '))).toContain(SUBJECT);
+    expect(decodeURIComponent(events[0]!.url)).toContain(CLINICAL);
+  });
+
+  it('masks every value of a raw filter string, quoted or bare', () => {
+    expect(maskFilterValues('subjectKey=="01-001";deleted==false,age>=40')).toBe(
+      'subjectKey==***;deleted==***,age>=***',
+    );
+    expect(maskFilterValues('a=="x;y\\"z",b=~"open quote;c==1')).toBe('a==***,b=~***');
+    expect(redactUrl('https://h/x?page=0&filter=siteId%3D%3D1')).toBe(
+      'https://h/x?page=0&filter=siteId%3D%3D***',
+    );
+    expect(redactUrl('https://h/x?filter=siteId%3D%3D1', { showFilterValues: true })).toBe(
+      'https://h/x?filter=siteId%3D%3D1',
+    );
   });
 });

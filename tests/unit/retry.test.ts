@@ -171,4 +171,57 @@ describe('one retry layer', () => {
     );
     expect(JSON.stringify(events)).not.toContain(API_KEY);
   });
+
+  it.each([501, 505])('a %i is not retried: the same request gets the same answer', async (status) => {
+    api.setFaults({ serverError: { times: 5, status, paths: sitesPath } });
+    const error = await mock
+      .client({ retries: 3 })
+      .sites.list('DEMO')
+      .toArray()
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ServerError);
+    expect(error.status).toBe(status);
+    expect(count('GET', 'sites')).toBe(1);
+  });
+
+  it('logs the attempt that happened: a POST sent once is attempt 0', async () => {
+    const events: Array<Record<string, unknown>> = [];
+    api.setFaults({ networkError: { times: 1, methods: 'POST' } });
+    const error = await mock
+      .client({ retries: 3, logger: (e) => events.push({ ...e }) })
+      .records.create('DEMO', [newSubject()])
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect(events).toEqual([
+      expect.objectContaining({ method: 'POST', attempt: 0, error: 'ConnectionError' }),
+    ]);
+    expect(events[0]).not.toHaveProperty('retryInMs');
+  });
+
+  it('tells the logger how long it waits before the next attempt (retryInMs)', async () => {
+    const events: Array<Record<string, unknown>> = [];
+    api.setFaults({ rateLimit: { times: 1, paths: sitesPath, retryAfter: 1 } });
+    await mock
+      .client({ logger: (e) => events.push({ ...e }) })
+      .sites.list('DEMO')
+      .toArray();
+    expect(events).toEqual([
+      expect.objectContaining({ status: 429, attempt: 0, retryInMs: 1000 }),
+      expect.objectContaining({ status: 200, attempt: 1 }),
+    ]);
+    expect(events[1]).not.toHaveProperty('retryInMs');
+  });
+
+  it('a request that fails after retries says how many attempts it made and keeps the API message', async () => {
+    api.setFaults({ rateLimit: { times: Number.POSITIVE_INFINITY, paths: sitesPath, retryAfter: 0 } });
+    const error = await mock
+      .client({ retries: 2 })
+      .sites.list('DEMO')
+      .toArray()
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect(error.attempts).toBe(3);
+    expect(error.message).toMatch(/after 3 attempts$/);
+    expect(error.apiMessage).toMatch(/rate limit/i);
+  });
 });
