@@ -10,9 +10,13 @@ import { ConfigurationError } from './errors.js';
 /** A value a filter can compare against. Dates render as the API's `YYYY-MM-DD HH:mm:ss` (UTC). */
 export type FilterValue = string | number | boolean | Date;
 
-/** One condition on one attribute: a bare value means equality. */
+/**
+ * One condition on one attribute: a bare value means equality. `in` (any of several values) is not
+ * in the API's grammar: a listing sends one request per value and merges the answers.
+ */
 export type FilterCondition =
   | FilterValue
+  | { in: readonly FilterValue[] }
   | { eq: FilterValue }
   | { ne: FilterValue }
   | { lt: FilterValue }
@@ -90,6 +94,39 @@ export function renderFilter(
   return rendered.length > 0 ? rendered.join(',') : undefined;
 }
 
+/** Most requests one listing may split into (the product of its `in` lists). */
+export const MAX_SPLIT = 50;
+
+/**
+ * Splits an object filter with `in` conditions into plain filters, one per combination of values,
+ * in the order given (repeated values once); `undefined` when there is no `in`. The API allows an
+ * attribute once per filter and has no "in", so each combination becomes a request of its own. The
+ * parts never overlap (each item has one value per attribute), so merging them loses or repeats
+ * nothing. `in` inside OR groups is refused when rendered: those parts could overlap.
+ * @example expandIn({ formKey: { in: ['AE', 'CM'] }, deleted: false }) // [{ formKey: 'AE', deleted: false }, { formKey: 'CM', deleted: false }]
+ */
+export function expandIn(input: FilterInput | undefined): FilterObject[] | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+  let parts: FilterObject[] = [{}];
+  let split = false;
+  for (const [attribute, condition] of Object.entries(input as FilterObject)) {
+    let values: readonly unknown[] = [condition];
+    if (isPlainObject(condition) && 'in' in condition) {
+      if (!Array.isArray(condition.in) || Object.keys(condition).length > 1) {
+        throw new ConfigurationError(`filter: "in" on "${attribute}" must be alone, with an array of values`);
+      }
+      values = [...new Set(condition.in)];
+      split = true;
+    }
+    parts = parts.flatMap((part) =>
+      values.map((value) => ({ ...part, [attribute]: value as FilterCondition })),
+    );
+    if (parts.length > MAX_SPLIT)
+      throw new ConfigurationError(`filter: "in" would send over ${MAX_SPLIT} requests`);
+  }
+  return split ? parts : undefined;
+}
+
 function renderTerm(
   attribute: string,
   condition: FilterCondition,
@@ -98,6 +135,11 @@ function renderTerm(
 ): string {
   if (isPlainObject(condition)) {
     const keys = Object.keys(condition);
+    if (keys[0] === 'in') {
+      throw new ConfigurationError(
+        `${param}: "in" works in one filter object, not in OR groups or recordDataFilter`,
+      );
+    }
     if (keys.length !== 1 || !(keys[0]! in OPERATORS)) {
       throw new ConfigurationError(
         `${param}: condition on "${attribute}" must have exactly one of ${Object.keys(OPERATORS).join(', ')}`,

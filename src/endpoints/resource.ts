@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import type { ClientContext } from '../core/context.js';
 import { ConfigurationError, NotFoundError, ResponseValidationError } from '../core/errors.js';
 import {
+  expandIn,
   type FilterInput,
   type FilterObject,
   renderFilter,
@@ -17,6 +18,7 @@ import { type FetchedPage, type PageFetcher, Paginator } from '../core/paginatio
 import { type AnySchema, parseResponse } from '../core/schema.js';
 import { checkPageSize, checkPositiveInteger, pathSegment } from '../core/validate.js';
 import { PaginationSchema } from './fields.js';
+import { MergedListing } from './merged-listing.js';
 
 /**
  * Options every listing takes. `F` is the resource's filterable and sortable fields, so a misspelt
@@ -25,7 +27,9 @@ import { PaginationSchema } from './fields.js';
 export interface ListOptions<F extends string = string> {
   /**
    * Which items to return: an object (AND), an array of objects (OR of groups) or a raw API string.
-   * @example { formKey: 'AE', deleted: false, dateModified: { gte: new Date('2025-01-01') } }
+   * `{ in: [...] }` asks for any of several values of one attribute: one request per value, merged
+   * in sort order (the API itself allows an attribute once per filter and has no "in").
+   * @example { formKey: { in: ['AE', 'CM'] }, deleted: false, dateModified: { gte: new Date('2024-06-01') } } // records
    */
   filter?: FilterInput<F>;
   /**
@@ -87,16 +91,36 @@ const LOOSE_ENVELOPE = v.looseObject({ pagination: PaginationSchema, data: v.arr
 export function listPath<T>(
   ctx: ClientContext,
   path: string,
-  spec: Pick<ResourceSpec<T>, 'schema' | 'noun'>,
+  spec: Pick<ResourceSpec<T>, 'schema' | 'noun' | 'idField'>,
   options: ListOptions,
   extra: ExtraParams = {},
   recordDataFilter?: FilterInput,
 ): Paginator<T> {
   const size = checkPageSize(options.pageSize ?? ctx.pageSize);
   const concurrency = checkPositiveInteger(options.concurrency ?? ctx.concurrency, 'concurrency');
+  const sort = renderSort(options.sort);
+  const parts = expandIn(options.filter);
+  if (parts) {
+    // One request per `in` value, merged on the sort keys, sharing the page pool between them. The
+    // id closes the sort so that the merged order is the one a single request would have given.
+    const order = sort.some((key) => key.startsWith(`${spec.idField},`))
+      ? sort
+      : [...sort, `${spec.idField},asc`];
+    const share = Math.max(1, Math.floor(concurrency / Math.max(1, parts.length)));
+    const listings = parts.map((filter) =>
+      listPath(
+        ctx,
+        path,
+        spec,
+        { ...options, filter, sort: order, concurrency: share },
+        extra,
+        recordDataFilter,
+      ),
+    );
+    return new MergedListing(listings, order, size);
+  }
   const filter = renderFilter(options.filter, { param: 'filter' });
   const dataFilter = renderFilter(recordDataFilter, { param: 'recordDataFilter', allowContains: true });
-  const sort = renderSort(options.sort);
   const envelope = ctx.validate ? envelopeOf(spec.schema) : LOOSE_ENVELOPE;
 
   const fetchPage: PageFetcher<T> = async (page, { signal, onStatus }): Promise<FetchedPage<T>> => {

@@ -25,7 +25,7 @@ export type Study = v.InferOutput<typeof StudySchema>;
 /** The study fields `filter` and `sort` can name. */
 export type StudyField = FieldsOf<typeof StudySchema>;
 
-const spec = { schema: StudySchema, noun: 'study' };
+const spec = { schema: StudySchema, noun: 'study', idField: 'studyKey' };
 
 /** `client.studies`: the studies your keys can see. */
 export class StudiesEndpoint {

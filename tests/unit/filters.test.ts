@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/core/errors.js';
-import { renderFilter, renderSort } from '../../src/core/filters.js';
+import { expandIn, MAX_SPLIT, renderFilter, renderSort } from '../../src/core/filters.js';
 
 describe('renderFilter', () => {
   it('renders every comparison operator', () => {
@@ -72,6 +72,44 @@ describe('renderFilter', () => {
 
   it('rejects an attribute that appears twice (the API allows it once)', () => {
     expect(() => renderFilter([{ siteId: 1 }, { siteId: 2 }])).toThrow(/more than once/);
+  });
+});
+
+describe('expandIn', () => {
+  it('leaves filters without "in" alone', () => {
+    expect(expandIn(undefined)).toBeUndefined();
+    expect(expandIn('formKey==AE')).toBeUndefined();
+    expect(expandIn({ formKey: 'AE' })).toBeUndefined();
+    expect(expandIn([{ formKey: 'AE' }, { siteId: 3 }])).toBeUndefined();
+    expect(expandIn({ formKey: 'AE', siteId: undefined })).toBeUndefined();
+  });
+
+  it('splits "in" into one plain filter per value, in order, each value once', () => {
+    expect(expandIn({ formKey: { in: ['AE', 'CM', 'AE'] }, deleted: false })).toEqual([
+      { formKey: 'AE', deleted: false },
+      { formKey: 'CM', deleted: false },
+    ]);
+    expect(expandIn({ siteId: { in: [1, 2] }, formKey: { in: ['AE', 'CM'] } })).toEqual([
+      { siteId: 1, formKey: 'AE' },
+      { siteId: 1, formKey: 'CM' },
+      { siteId: 2, formKey: 'AE' },
+      { siteId: 2, formKey: 'CM' },
+    ]);
+    expect(expandIn({ formKey: { in: [] } })).toEqual([]);
+    for (const part of expandIn({ formKey: { in: ['AE', 'My form'] }, siteId: { gt: 2 } })!) {
+      expect(renderFilter(part)).toMatch(/^formKey==(AE|"My form");siteId>2$/);
+    }
+  });
+
+  it('refuses what it cannot split without overlap or excess', () => {
+    expect(() => renderFilter([{ formKey: { in: ['AE'] } }, { siteId: 3 }])).toThrow(/not in OR groups/);
+    expect(() => renderFilter({ aeterm: { in: ['x'] } }, { allowContains: true })).toThrow(
+      /not in OR groups/,
+    );
+    expect(() => expandIn({ formKey: { in: 'AE' } as never })).toThrow(/array of values/);
+    expect(() => expandIn({ formKey: { in: ['AE'], ne: 'CM' } as never })).toThrow(/must be alone/);
+    const many = Array.from({ length: MAX_SPLIT + 1 }, (_, i) => i);
+    expect(() => expandIn({ siteId: { in: many } })).toThrow(/over 50 requests/);
   });
 });
 

@@ -160,6 +160,94 @@ describe('listing', () => {
   });
 });
 
+describe('several values of one attribute ("in")', () => {
+  const FORMS = ['CM', 'AE', 'MH'];
+  const filterOf = (search: string) => new URLSearchParams(search).get('filter');
+
+  it('merges one request per value into the order of one plain listing, page by page', async () => {
+    const client = mock.client({ concurrency: 4 });
+    const sort = ['-dateModified', 'recordId'] as const;
+    const whole = await client.records.list('DEMO', { sort: [...sort] }).toArray();
+    const expected = whole.filter((r) => FORMS.includes(r.formKey));
+    api.reset();
+    const pages = [];
+    for await (const page of client.records
+      .list('DEMO', { filter: { formKey: { in: FORMS }, deleted: false }, sort: [...sort], pageSize: 50 })
+      .pages()) {
+      pages.push(page);
+    }
+    const merged = pages.flatMap((p) => p.items);
+    expect(merged.map((r) => r.recordId)).toEqual(
+      expected.filter((r) => r.deleted === false).map((r) => r.recordId),
+    );
+    expect(pages.slice(0, -1).every((p) => p.items.length === 50)).toBe(true);
+    expect(pages.map((p) => p.page)).toEqual(pages.map((_, i) => i));
+    expect(pages[0]!.totalElements).toBe(merged.length);
+    // The API sees each attribute once per filter: one plain filter per value.
+    const filters = new Set(recordPages().map((r) => filterOf(r.search)));
+    expect([...filters].sort()).toEqual(FORMS.map((f) => `formKey==${f};deleted==false`).sort());
+  });
+
+  it("runs ListOptions' @example on records", async () => {
+    const filter = {
+      formKey: { in: ['AE', 'CM'] },
+      deleted: false,
+      dateModified: { gte: new Date('2024-06-01') },
+    };
+    const found = await mock.client().records.list('DEMO', { filter }).toArray();
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((r) => ['AE', 'CM'].includes(r.formKey) && r.deleted === false)).toBe(true);
+    expect(found.every((r) => r.dateModified >= '2024-06-01 00:00:00')).toBe(true);
+  });
+
+  it('orders by id when no sort is given, and splits on two attributes at once', async () => {
+    const client = mock.client();
+    const sites = study.sites.slice(0, 2).map((s) => s.siteId!);
+    const whole = await client.records.list('DEMO').toArray();
+    const merged = await client.records
+      .list('DEMO', { filter: { siteId: { in: sites }, formKey: { in: FORMS } }, pageSize: 100 })
+      .toArray();
+    expect(merged.map((r) => r.recordId)).toEqual(
+      whole.filter((r) => FORMS.includes(r.formKey) && sites.includes(r.siteId!)).map((r) => r.recordId),
+    );
+    expect(new Set(recordPages().map((r) => filterOf(r.search))).size).toBe(1 + sites.length * FORMS.length);
+  });
+
+  it('streams: an early break stops every part, and an empty list asks nothing', async () => {
+    const client = mock.client({ concurrency: 2 });
+    for await (const record of client.records.list('DEMO', {
+      filter: { formKey: { in: FORMS } },
+      pageSize: 10,
+    })) {
+      expect(FORMS).toContain(record.formKey);
+      break;
+    }
+    const sent = recordPages().length;
+    expect(sent).toBeLessThanOrEqual(FORMS.length * 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(recordPages().length).toBe(sent);
+    api.reset();
+    expect(await client.records.list('DEMO', { filter: { formKey: { in: [] } } }).toArray()).toEqual([]);
+    expect(recordPages()).toHaveLength(0);
+  });
+
+  it('stops with AbortError when the signal fires mid-listing', async () => {
+    api.setFaults({ latencyMs: 20 });
+    const controller = new AbortController();
+    const listing = mock
+      .client()
+      .records.list('DEMO', { filter: { formKey: { in: FORMS } }, pageSize: 10, signal: controller.signal });
+    const seen: unknown[] = [];
+    const error = await (async () => {
+      for await (const record of listing) {
+        seen.push(record);
+        if (seen.length === 15) controller.abort();
+      }
+    })().catch((e) => e);
+    expect(error).toBeInstanceOf(AbortError);
+  });
+});
+
 describe('get by id', () => {
   it('fetches one item with a filter on its id field', async () => {
     const client = mock.client();

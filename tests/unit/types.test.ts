@@ -75,6 +75,7 @@ describe('filter and sort keys', () => {
     client.subjects.list('S', { filter: [{ siteId: 3 }, { subjectStatus: 'Enrolled' }], sort: 'subjectKey' });
     client.studies.list({ filter: { studyKey: 'S' }, sort: '-dateCreated' });
     client.users.list('S', { sort: 'login' });
+    client.records.list('S', { filter: { formKey: { in: ['AE', 'CM'] }, siteId: { in: [1, 2] } } });
     // A raw filter string is passed through unchecked; recordData values are any variable name.
     client.records.list('S', { filter: 'formKye==AE', recordDataFilter: { anyVariable: 'Y' } });
     expect(true).toBe(true);
@@ -85,6 +86,8 @@ describe('filter and sort keys', () => {
     client.records.list('S', { filter: { formKye: 'AE' } });
     // @ts-expect-error: in an OR group too
     client.records.list('S', { filter: [{ formKey: 'AE' }, { formKye: 'CM' }] });
+    // @ts-expect-error: with "in" as well
+    client.records.list('S', { filter: { formKye: { in: ['AE', 'CM'] } } });
     // @ts-expect-error: dateModifed is not a record field
     client.records.list('S', { sort: ['-dateModifed'] });
     // @ts-expect-error: in the object form as well
