@@ -59,7 +59,11 @@ export interface RequestHooks {
   afterResponse?: Array<
     (request: Request, options: any, response: Response, state: { retryCount: number }) => unknown
   >;
-  /** Before each retry: `({ request, options, error, retryCount })`. */
+  /**
+   * Before each retry, after the wait: `({ request, options, error, retryCount })`, where `error` is
+   * the SDK error of the failed attempt (an `ApiError` for an HTTP status) and `request` the one
+   * about to be sent; returning a Request sends that one instead.
+   */
   beforeRetry?: Array<
     (state: { request: Request; options: any; error: Error; retryCount: number }) => unknown
   >;
