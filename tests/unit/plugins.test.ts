@@ -28,6 +28,15 @@ const metrics = (() => {
   return plugin satisfies Plugin<Imednet>;
 })();
 
+/** A site with every field the API always sends. */
+const SITE = {
+  studyKey: 'S1',
+  siteId: 1,
+  siteName: 'One',
+  dateCreated: '2025-01-01 00:00:00',
+  dateModified: '2025-01-01 00:00:00',
+};
+
 const greeter = () => ({ greet: (name: string) => `hello ${name}` });
 const silent = () => undefined;
 
@@ -41,7 +50,7 @@ describe('plugin host', () => {
       auditTag: 'study-42',
       fetch: async (input) => {
         seenHeaders.push(new Request(input).headers.get('x-audit-tag') ?? '');
-        return page([{ siteId: 1 }]);
+        return page([SITE]);
       },
     });
 
@@ -62,7 +71,7 @@ describe('plugin host', () => {
     expect(client.metrics.tag()).toBe('study-42');
 
     const sites = await client.sites.list('S1').toArray();
-    expect(sites).toEqual([{ siteId: 1 }]);
+    expect(sites).toEqual([SITE]);
     expect(client.metrics.statuses).toEqual([200]);
     expect(seenHeaders).toEqual(['study-42']);
     expect(client).toBeInstanceOf(Imednet);
