@@ -23,11 +23,6 @@ export class BodyTooLarge extends Error {
 export async function readBody(response: Response, maxBytes: number, signal: AbortSignal): Promise<string> {
   const stream = response.body;
   if (!stream) return '';
-  const declared = Number(response.headers.get('content-length'));
-  if (declared > maxBytes) {
-    stream.cancel().catch(() => undefined);
-    throw new BodyTooLarge(maxBytes);
-  }
   const reader = stream.getReader();
   const stop = () => {
     reader.cancel().catch(() => undefined);
@@ -51,6 +46,7 @@ export async function readBody(response: Response, maxBytes: number, signal: Abo
   } finally {
     signal.removeEventListener('abort', stop);
   }
+  // One decode of the whole body: a chunk boundary may split a UTF-8 character.
   return new TextDecoder().decode(chunks.length === 1 ? chunks[0] : concat(chunks, size));
 }
 
