@@ -189,6 +189,8 @@ export class SyncCache extends CacheReader {
         mode: 'full',
         fetched: full.fetched + catchUp.fetched,
         stored: full.stored + catchUp.stored,
+        added: full.added + catchUp.added,
+        changed: full.changed + catchUp.changed,
         deleted: full.deleted + catchUp.deleted,
         previousWatermark: null,
         resumed: true,

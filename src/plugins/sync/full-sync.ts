@@ -17,7 +17,7 @@ import { collectionOf, idKey } from './keys.js';
 import type { LedgerEntry } from './ledger.js';
 import type { HeldLock } from './lock.js';
 import { applyRecords, bury, flaggedTombstone, idOf, sweep } from './record-writes.js';
-import { eachLimit, Run } from './run.js';
+import { eachLimit, Run, sameJson } from './run.js';
 import type { SyncResult, SyncRunOptions } from './types.js';
 
 /** A first sync's page boundary where ids jump: records between the two may have been skipped. */
@@ -66,7 +66,8 @@ export async function fullRecords(
   // A fresh full sync over cached data (after a ledger reset) also drops what the server no longer
   // lists; it remembers the listed ids for that. (A resumed one cannot know what earlier attempts
   // listed; `reconcile` repairs that case.)
-  const listed = !resumed && (await storage.count(live)) > 0 ? new Set<number>() : undefined;
+  const hadRecords = (await storage.count(live)) > 0;
+  const listed = !resumed && hadRecords ? new Set<number>() : undefined;
   const tombstonedNow = new Set<number>();
   const gaps = collectionOf(studyKey, 'gaps');
   let boundaries: Gap[] = [];
@@ -81,24 +82,32 @@ export async function fullRecords(
     }));
     boundaries = [];
     let cursor = full!.cursor;
-    let stored = 0;
+    let added = 0;
+    let changed = 0;
     let deleted = 0;
-    for (const record of buffer) {
+    // Only a cache that held records before this run can hold copies to compare with.
+    const keys = buffer.map((record) => idKey(idOf(record)));
+    const cached = hadRecords ? await storage.getMany<Record_>(live, keys) : [];
+    buffer.forEach((record, i) => {
       const recordId = idOf(record);
-      const key = idKey(recordId);
+      const key = keys[i] as string;
+      const copy = cached[i];
       listed?.add(recordId);
       if (recordId > cursor) cursor = recordId;
       if (record.deleted === true) {
         ops.push(...bury(live, dead, key, flaggedTombstone(recordId, record)));
         tombstonedNow.add(recordId);
-        deleted++;
-      } else {
+        if (copy !== undefined || !hadRecords) deleted++;
+      } else if (copy === undefined) {
         ops.push({ type: 'put', collection: live, key, value: record });
         if (mayHaveTombstones || tombstonedNow.has(recordId))
           ops.push({ type: 'delete', collection: dead, key });
-        stored++;
+        added++;
+      } else if (!sameJson(copy, record)) {
+        ops.push({ type: 'put', collection: live, key, value: record });
+        changed++;
       }
-    }
+    });
     full = { ...full!, cursor };
     entry = {
       ...entry,
@@ -108,7 +117,7 @@ export async function fullRecords(
     ops.push(ctx.ledger.op(entry));
     await ctx.commit(lock, ops);
     buffer = [];
-    if (stored > 0) run.emit('stored', stored);
+    run.store(added, changed);
     if (deleted > 0) run.emit('deleted', deleted);
   };
 

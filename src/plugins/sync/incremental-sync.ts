@@ -107,7 +107,10 @@ export async function incrementalRecords(
     (revision.deleted === true ? vanished : missed).push({ recordId, at: revision.dateCreated ?? null });
   }
   // A change with no matching record in the listing: the listing moved under us (or the record
-  // changed after it). Ask for those records one by one; gone ones have vanished.
+  // changed after it). Ask for those records one by one. A lookup that finds nothing is not a
+  // deletion (only a deleted revision is, and the next run will see that one if it comes): the
+  // cached copy stays, and the watermark stays at or before the change, so the next run asks again.
+  let unresolved = null as string | null;
   await eachLimit(missed, 4, async (miss) => {
     try {
       const getOptions: { signal?: AbortSignal } = {};
@@ -117,7 +120,8 @@ export async function incrementalRecords(
       changed.set(idOf(record), record);
     } catch (error) {
       if (!isNotFoundError(error)) throw error;
-      vanished.push(miss);
+      const at = miss.at ?? since;
+      if (unresolved === null || at < unresolved) unresolved = at;
     }
   });
 
@@ -129,6 +133,7 @@ export async function incrementalRecords(
     const older: string = newestRecord < newestRevision ? newestRecord : newestRevision;
     if (older > since) watermark = older;
   }
+  if (unresolved !== null && unresolved < watermark) watermark = unresolved < since ? since : unresolved;
   const processed = seen.size + vanished.length + missed.length;
   entry = {
     ...entry,
@@ -143,7 +148,9 @@ export async function incrementalRecords(
   };
   await applyRecords(ctx, studyKey, changed, vanished, run, lock, (pending) => {
     const summary = run.summary();
-    summary.stored += pending.stored;
+    summary.added = (summary.added ?? 0) + pending.added;
+    summary.changed = (summary.changed ?? 0) + pending.changed;
+    summary.stored += pending.added + pending.changed;
     summary.deleted += pending.deleted;
     entry.metadata = { ...entry.metadata, lastRun: summary };
     return ctx.ledger.op(entry);

@@ -28,7 +28,12 @@ export interface RunSummary {
   startedAt: string;
   finishedAt: string;
   fetched: number;
+  /** Items written because they were new or changed (`added + changed`). */
   stored: number;
+  /** Items new to the cache. */
+  added?: number;
+  /** Items the cache held in another version. */
+  changed?: number;
   deleted: number;
   requests?: number;
 }

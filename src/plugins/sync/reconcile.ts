@@ -71,6 +71,8 @@ export async function reconcileRecords(
     listed: listed.size,
     cached,
     stored: run.stored,
+    added: run.added,
+    changed: run.changed,
     deleted: run.deleted,
     durationMs: run.durationMs,
   };

@@ -9,7 +9,7 @@ import type { StorageOperation } from '../../storage/types.js';
 import type { SyncContext } from './context.js';
 import { collectionOf, idKey } from './keys.js';
 import type { HeldLock } from './lock.js';
-import type { Run } from './run.js';
+import { type Run, sameJson } from './run.js';
 import type { Tombstone } from './types.js';
 
 /** A record's id, which the cache keys it by; a record without one cannot be cached. */
@@ -36,9 +36,20 @@ export function flaggedTombstone(recordId: number, record: Record_): Tombstone {
   return { recordId, reason: 'deleted', deletedAt: record.dateModified ?? null, record };
 }
 
+/** What one write of records did to the live cache. */
+export interface RecordCounts {
+  /** Records new to the live cache. */
+  added: number;
+  /** Records the live cache held in another version. */
+  changed: number;
+  /** Records that left the live cache (tombstoned). */
+  deleted: number;
+}
+
 /**
  * Writes changed records and vanished ones (as tombstones) in one atomic write, together with the
- * ledger operation `ledgerOp` builds (it is told what this write stores and deletes).
+ * ledger operation `ledgerOp` builds (it is told what this write adds, changes and deletes). A
+ * record equal to its cached copy is neither written nor counted.
  */
 export async function applyRecords(
   ctx: SyncContext,
@@ -47,58 +58,55 @@ export async function applyRecords(
   vanished: readonly { recordId: number; at: string | null }[],
   run: Run,
   lock: HeldLock,
-  ledgerOp?: (pending: { stored: number; deleted: number }) => StorageOperation,
+  ledgerOp?: (pending: RecordCounts) => StorageOperation,
 ): Promise<void> {
   const storage = ctx.storage;
   const live = collectionOf(studyKey, 'records');
   const dead = collectionOf(studyKey, 'deleted');
   const ops: StorageOperation[] = [];
-  let stored = 0;
-  let deleted = 0;
-  // Records flagged deleted count as deletions only if they were live (a refetch is not a deletion).
-  const flagged = [...changed].filter(([, record]) => record.deleted === true).map(([id]) => idKey(id));
-  const wasLive = new Set<string>();
-  if (flagged.length > 0) {
-    const found = await storage.getMany(live, flagged);
-    flagged.forEach((key, i) => {
-      if (found[i] !== undefined) wasLive.add(key);
-    });
-  }
-  for (const [recordId, record] of changed) {
-    const key = idKey(recordId);
+  const counts: RecordCounts = { added: 0, changed: 0, deleted: 0 };
+  const keys = [...changed.keys()].map(idKey);
+  const cachedNow = keys.length > 0 ? await storage.getMany<Record_>(live, keys) : [];
+  [...changed.entries()].forEach(([recordId, record], i) => {
+    const key = keys[i] as string;
+    const cached = cachedNow[i];
     if (record.deleted === true) {
       ops.push(...bury(live, dead, key, flaggedTombstone(recordId, record)));
-      if (wasLive.has(key)) deleted++;
-    } else {
+      // A deletion only if it was live (a refetched tombstone is not a deletion).
+      if (cached !== undefined) counts.deleted++;
+    } else if (cached === undefined) {
       ops.push(
         { type: 'put', collection: live, key, value: record },
         { type: 'delete', collection: dead, key },
       );
-      stored++;
+      counts.added++;
+    } else if (!sameJson(cached, record)) {
+      ops.push({ type: 'put', collection: live, key, value: record });
+      counts.changed++;
     }
-  }
+  });
   const gone = vanished.filter((v) => !changed.has(v.recordId));
   if (gone.length > 0) {
-    const keys = gone.map((v) => idKey(v.recordId));
+    const goneKeys = gone.map((v) => idKey(v.recordId));
     const [cached, buried] = await Promise.all([
-      storage.getMany<Record_>(live, keys),
-      storage.getMany<Tombstone>(dead, keys),
+      storage.getMany<Record_>(live, goneKeys),
+      storage.getMany<Tombstone>(dead, goneKeys),
     ]);
     gone.forEach((v, i) => {
-      const key = keys[i] as string;
+      const key = goneKeys[i] as string;
       const record = cached[i];
       if (record === undefined && buried[i] !== undefined) return; // already tombstoned
       const tombstone: Tombstone = { recordId: v.recordId, reason: 'vanished', deletedAt: v.at };
       if (record !== undefined) tombstone.record = record;
       ops.push(...bury(live, dead, key, tombstone));
-      deleted++;
+      counts.deleted++;
     });
   }
-  if (ledgerOp) ops.push(ledgerOp({ stored, deleted }));
+  if (ledgerOp) ops.push(ledgerOp(counts));
   if (ops.length === 0) return;
   await ctx.commit(lock, ops);
-  if (stored > 0) run.emit('stored', stored);
-  if (deleted > 0) run.emit('deleted', deleted);
+  run.store(counts.added, counts.changed);
+  if (counts.deleted > 0) run.emit('deleted', counts.deleted);
 }
 
 /** Tombstones every live cached record that is not in `listed`, in atomic batches. */

@@ -19,7 +19,10 @@ export function positiveInteger(value: number | undefined, fallback: number, nam
 /** Counts and reports one run's progress. */
 export class Run {
   fetched = 0;
-  stored = 0;
+  /** Items new to the cache. */
+  added = 0;
+  /** Items the cache held in another version. */
+  changed = 0;
   deleted = 0;
   readonly startedAt = nowIso();
   readonly #t0 = Date.now();
@@ -31,10 +34,25 @@ export class Run {
     private readonly listeners: readonly ProgressListener[],
   ) {}
 
-  /** Adds `count` to the counter of `type` and tells every listener. */
+  /** Items written because they were new or changed (a refetched, unchanged item is not counted). */
+  get stored(): number {
+    return this.added + this.changed;
+  }
+
+  /** Counts a write of `added` new and `changed` changed items, and reports it as a `stored` event. */
+  store(added: number, changed: number): void {
+    if (added + changed === 0) return;
+    this.added += added;
+    this.changed += changed;
+    this.emit('stored', added + changed);
+  }
+
+  /**
+   * Adds `count` to the counter of `type` and tells every listener (`stored` events come from
+   * {@link Run.store}, which counts them).
+   */
   emit(type: SyncProgressEvent['type'], count: number, expected?: number): void {
     if (type === 'fetched') this.fetched += count;
-    else if (type === 'stored') this.stored += count;
     else if (type === 'deleted') this.deleted += count;
     if (this.listeners.length === 0) return;
     const event: SyncProgressEvent = {
@@ -66,6 +84,8 @@ export class Run {
       mode: this.mode,
       fetched: this.fetched,
       stored: this.stored,
+      added: this.added,
+      changed: this.changed,
       deleted: this.deleted,
       previousWatermark,
       watermark,
@@ -82,6 +102,8 @@ export class Run {
       finishedAt: nowIso(),
       fetched: this.fetched,
       stored: this.stored,
+      added: this.added,
+      changed: this.changed,
       deleted: this.deleted,
     };
   }
@@ -90,6 +112,11 @@ export class Run {
   get durationMs(): number {
     return Date.now() - this.#t0;
   }
+}
+
+/** Whether two JSON values are the same (as the store would keep them). */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */

@@ -1,6 +1,6 @@
 /**
  * The streams besides records that a dashboard needs offline. Forms, variables, intervals and sites
- * are small: each sync replaces them in one atomic write. Subjects, visits and queries are listed
+ * are small: each sync lists them whole and applies the difference in one atomic write. Subjects, visits and queries are listed
  * in full the first time (and on `refresh`), then by `dateModified >= watermark`.
  */
 import type { StorageOperation } from '../../storage/types.js';
@@ -8,7 +8,7 @@ import { EPOCH, type Item, type SyncContext } from './context.js';
 import { collectionOf, ID_FIELDS, idKey, type Stream } from './keys.js';
 import type { LedgerEntry } from './ledger.js';
 import type { HeldLock } from './lock.js';
-import { Run } from './run.js';
+import { Run, sameJson } from './run.js';
 import type { StudySyncOptions, SyncResult, SyncRunOptions } from './types.js';
 
 /** The streams replaced whole at every sync. */
@@ -32,7 +32,7 @@ export function syncStream(
     : syncDated(ctx, studyKey, stream, options, lock);
 }
 
-/** Forms, variables, intervals, sites: small, so each sync replaces them in one atomic write. */
+/** Forms, variables, intervals, sites: small, so each sync lists them whole and applies the difference in one atomic write. */
 async function syncMetadata(
   ctx: SyncContext,
   studyKey: string,
@@ -51,18 +51,32 @@ async function syncMetadata(
     run.emit('fetched', page.items.length, page.totalElements);
     for (const item of page.items) items.set(idKey(item[idField]), item);
   }
+  // Only what differs from the cache is written: new and changed items, and deletes for dropped ones.
   let cached = 0;
-  let dropped = 0;
+  const dropped: string[] = [];
+  const unchanged = new Set<string>();
+  let differing = 0;
   for await (const batch of storage.scan(collection, { batchSize: 1000 })) {
     cached += batch.length;
-    for (const [key] of batch) if (!items.has(key)) dropped++;
+    for (const [key, value] of batch) {
+      const item = items.get(key);
+      if (item === undefined) dropped.push(key);
+      else if (sameJson(value, item)) unchanged.add(key);
+      else differing++;
+    }
   }
   const ops: StorageOperation[] = [];
   // An empty answer for a study that had items is more likely a fault than the truth: keep them.
   const keep = items.size === 0 && cached > 0;
+  let added = 0;
+  let changed = 0;
   if (!keep) {
-    ops.push({ type: 'clear', collection });
-    for (const [key, value] of items) ops.push({ type: 'put', collection, key, value });
+    for (const key of dropped) ops.push({ type: 'delete', collection, key });
+    for (const [key, value] of items) {
+      if (!unchanged.has(key)) ops.push({ type: 'put', collection, key, value });
+    }
+    changed = differing;
+    added = items.size - unchanged.size - differing;
   }
   const entry: LedgerEntry = {
     ...start,
@@ -71,15 +85,21 @@ async function syncMetadata(
     recordsProcessed: items.size,
     metadata: {
       ...start.metadata,
-      lastRun: { ...run.summary(), stored: keep ? 0 : items.size },
+      lastRun: {
+        ...run.summary(),
+        added,
+        changed,
+        stored: added + changed,
+        deleted: keep ? 0 : dropped.length,
+      },
     },
   };
   if (keep) entry.metadata.warning = 'The server listed nothing; the cached items were kept';
   else delete entry.metadata.warning;
   ops.push(ctx.ledger.op(entry));
   await ctx.commit(lock, ops);
-  if (!keep) run.emit('stored', items.size);
-  if (!keep && dropped > 0) run.emit('deleted', dropped);
+  run.store(added, changed);
+  if (!keep && dropped.length > 0) run.emit('deleted', dropped.length);
   return run.finish(start.lastTimestamp, start.lastTimestamp);
 }
 
@@ -119,19 +139,21 @@ async function syncDated(
     for (const item of page.items) changed.set(idKey(item[idField]), item);
   }
   const watermark = highWater !== null && highWater > since ? highWater : since;
-  const ops: StorageOperation[] = [];
-  for (const [key, value] of changed) ops.push({ type: 'put', collection, key, value });
+  const { ops, added, changed: updated } = await writesOf(ctx, collection, [...changed]);
   const entry: LedgerEntry = {
     ...start,
     lastTimestamp: watermark,
     status: 'idle',
     error: null,
     recordsProcessed: changed.size,
-    metadata: { ...start.metadata, lastRun: { ...run.summary(), stored: changed.size } },
+    metadata: {
+      ...start.metadata,
+      lastRun: { ...run.summary(), added, changed: updated, stored: added + updated },
+    },
   };
   ops.push(ctx.ledger.op(entry));
   await ctx.commit(lock, ops);
-  if (changed.size > 0) run.emit('stored', changed.size);
+  run.store(added, updated);
   return run.finish(since, watermark);
 }
 
@@ -155,10 +177,10 @@ async function refreshDated(
   let buffer: [string, Item][] = [];
   const flush = async () => {
     if (buffer.length === 0) return;
-    await lock.check();
-    await storage.putMany(collection, buffer);
-    run.emit('stored', buffer.length);
+    const { ops, added, changed } = await writesOf(ctx, collection, buffer);
     buffer = [];
+    if (ops.length > 0) await ctx.commit(lock, ops);
+    run.store(added, changed);
   };
   for await (const page of ctx.endpoint(stream).list(studyKey, ctx.listOptions(options.signal)).pages()) {
     run.emit('fetched', page.items.length, page.totalElements);
@@ -191,4 +213,30 @@ async function refreshDated(
   await ctx.commit(lock, ops);
   if (stale.length > 0) run.emit('deleted', stale.length);
   return run.finish(start.lastTimestamp, watermark);
+}
+
+/** The puts that store `entries` where they differ from the cache, with how many are new and changed. */
+async function writesOf(
+  ctx: SyncContext,
+  collection: string,
+  entries: readonly (readonly [string, Item])[],
+): Promise<{ ops: StorageOperation[]; added: number; changed: number }> {
+  const cached =
+    entries.length > 0
+      ? await ctx.storage.getMany(
+          collection,
+          entries.map(([key]) => key),
+        )
+      : [];
+  const ops: StorageOperation[] = [];
+  let added = 0;
+  let changed = 0;
+  entries.forEach(([key, value], i) => {
+    const copy = cached[i];
+    if (copy !== undefined && sameJson(copy, value)) return;
+    ops.push({ type: 'put', collection, key, value });
+    if (copy === undefined) added++;
+    else changed++;
+  });
+  return { ops, added, changed };
 }

@@ -37,7 +37,7 @@ export interface SyncProgressEvent {
   count: number;
   /** Items fetched from the API so far in this run. */
   fetched: number;
-  /** Items written to the cache so far. */
+  /** Items written to the cache so far because they were new or changed (unchanged refetches are not counted). */
   stored: number;
   /** Items removed from the live cache so far (tombstoned). */
   deleted: number;
@@ -55,8 +55,15 @@ export interface SyncResult {
   mode: SyncMode;
   /** Items received from the API (duplicates included). */
   fetched: number;
-  /** Items written to the live cache. */
+  /**
+   * Items written to the live cache because they were new or changed: `added + changed`. A refetched
+   * item equal to its cached copy is not written and not counted, so a run with no changes stores 0.
+   */
   stored: number;
+  /** Items new to the cache. */
+  added: number;
+  /** Items the cache held in another version. */
+  changed: number;
   /** Items removed from the live cache (in a full sync: records stored as tombstones because the server marks them deleted). */
   deleted: number;
   /** The watermark before the run. */
@@ -143,8 +150,12 @@ export interface ReconcileResult {
   listed: number;
   /** Live records in the cache before. */
   cached: number;
-  /** Records written (new or changed ones, and unchanged ones rewritten). */
+  /** Records written because they were new or changed (`added + changed`). */
   stored: number;
+  /** Records new to the cache. */
+  added: number;
+  /** Records the cache held in another version. */
+  changed: number;
   /** Cached records the server no longer has, now tombstoned. */
   deleted: number;
   durationMs: number;

@@ -383,6 +383,9 @@ describe('large deltas', () => {
     expect((await client.cache.ledger.get('DEMO', 'records')).lastTimestamp).toBe(before);
 
     api.setFaults({});
+    // Changes the failed run did not store, so that this run has several early writes to make.
+    advance(study, 60);
+    mutate(study, 6, { update: 1200, add: 0, soft: 0, hard: 0 });
     const writes: number[] = [];
     const result = await client.cache.syncRecords('DEMO', {
       onProgress: (e) => {
