@@ -16,6 +16,11 @@ export async function firstRecord(): Promise<ImednetRecord | undefined> {
   }
   return undefined;
 }
+// Record fields are typed in filters and sorts, `in` included; recordId is always a number.
+export const recordIds = (records: ImednetRecord[]): number[] => records.map((r) => r.recordId);
+client.records.list('S', { filter: { formKey: { in: ['AE', 'CM'] } }, sort: '-dateModified' });
+// @ts-expect-error: formKye is misspelt
+client.records.list('S', { filter: { formKye: 'AE' } });
 export const item = registerSubject({ formKey: 'REG', siteName: 'A', data: { x: '1' } });
 export const study: FakeStudy = createFakeStudy({ subjects: 2 });
 
