@@ -1,4 +1,4 @@
-// Bun: `bun add imednet`, then
+// Bun: `bun add imednet` (from this repository: `npm install` here, see ../README.md), then
 //   IMEDNET_API_KEY=... IMEDNET_SECURITY_KEY=... bun index.ts [STUDYKEY]
 // Writes the study's records as NDJSON to records.ndjson with Bun's file writer.
 import { Imednet, isNotFoundError } from 'imednet';

@@ -1,4 +1,5 @@
-// Deno: `deno add npm:imednet` wrote the import map in deno.json; then
+// Deno: `deno add npm:imednet` wrote the import map in deno.json (from this repository:
+// `npm install` here, see ../README.md); then
 //   IMEDNET_API_KEY=... IMEDNET_SECURITY_KEY=... deno task start [STUDYKEY]
 // Without deno.json, import from 'npm:imednet@^0.1.0' directly.
 import { Imednet, isNotFoundError, type Subject } from 'imednet';

@@ -28,6 +28,8 @@ const run = promisify(execFile);
 interface Block {
   /** file:line of the opening fence. */
   where: string;
+  /** file › the heading the block stands under. */
+  section: string;
   lang: string;
   noRun: boolean;
   code: string;
@@ -37,7 +39,10 @@ interface Block {
 function fencedBlocks(file: string, text: string): Block[] {
   const blocks: Block[] = [];
   const lines = text.split('\n');
+  let heading = '';
   for (let i = 0; i < lines.length; i++) {
+    const title = /^#+\s+(.*)$/.exec(lines[i] ?? '');
+    if (title) heading = title[1] ?? '';
     const open = /^```(\S*)\s*(.*)$/.exec(lines[i] ?? '');
     if (!open) continue;
     const end = lines.findIndex((line, j) => j > i && line.startsWith('```'));
@@ -45,6 +50,7 @@ function fencedBlocks(file: string, text: string): Block[] {
     const flags = (open[2] ?? '').split(/\s+/);
     blocks.push({
       where: `${file}:${i + 1}`,
+      section: `${file} › ${heading}`,
       lang: open[1] ?? '',
       noRun: flags.includes('no-run'),
       code: lines.slice(i + 1, end).join('\n'),
@@ -125,11 +131,11 @@ describe('the examples in README.md and docs/*.md', async () => {
 
   it('marks only the blocks that cannot run here as no-run', () => {
     expect(tsBlocks.length).toBeGreaterThan(8);
-    expect(tsBlocks.filter((b) => b.noRun).map((b) => b.where)).toEqual([
-      'README.md:177', // Node: the ESM and the CommonJS import side by side
-      'README.md:190', // Deno: an import map and an npm: specifier
-      'README.md:226', // a browser page (location.origin)
-      'docs/browser-proxy.md:17', // a browser page (location.origin)
+    expect(tsBlocks.filter((b) => b.noRun).map((b) => b.section)).toEqual([
+      'README.md › Node ≥ 20.19', // the ESM and the CommonJS import side by side
+      'README.md › Deno', // an import map and an npm: specifier
+      'README.md › Browser, with a bundler (Vite, esbuild, webpack)', // a page (location.origin)
+      'docs/browser-proxy.md › In the page', // a page (location.origin)
     ]);
   });
 

@@ -17,14 +17,19 @@ import { runWorker } from './workerd.js';
 const EXAMPLE_TIMEOUT_MS = 120_000;
 
 /**
- * Copies an example and points its `imednet` dependency at the tarball (dev tools like wrangler are
- * left out). Dependencies named in `fromRoot` come from the repository's install (a native module
- * such as better-sqlite3 would otherwise be compiled again).
+ * Copies an example and points its `imednet` dependency (`file:../..`, the repository) at the
+ * tarball (dev tools like wrangler are left out). Dependencies named in `fromRoot` come from the
+ * repository's install (a native module such as better-sqlite3 would otherwise be compiled again).
  */
 async function stage(example: string, tarball: string, fromRoot: readonly string[] = []): Promise<string> {
   const dir = `${WORK_DIR}/example-${example}`;
   await rm(dir, { recursive: true, force: true });
-  await cp(`${EXAMPLES_DIR}/${example}`, dir, { recursive: true });
+  // What a reader's own `npm install` left in the folder (its link to the repository) is not copied.
+  const ownInstall = /[\\/](node_modules|package-lock\.json)$/;
+  await cp(`${EXAMPLES_DIR}/${example}`, dir, {
+    recursive: true,
+    filter: (source) => !ownInstall.test(source),
+  });
   const pkgPath = `${dir}/package.json`;
   const pkg = JSON.parse(await readFile(pkgPath, 'utf8').catch(() => '{"private":true}')) as Record<
     string,
