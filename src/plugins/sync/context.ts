@@ -98,9 +98,13 @@ export class SyncContext {
 
   /**
    * The newest `dateModified` of a stream, read with a one-item, newest-first listing before
-   * anything else: the next watermark.
+   * anything else (the next watermark), and how many items the server says the stream has.
    */
-  async newest(studyKey: string, stream: Stream, signal: AbortSignal | undefined): Promise<string | null> {
+  async probe(
+    studyKey: string,
+    stream: Stream,
+    signal: AbortSignal | undefined,
+  ): Promise<{ newest: string | null; total: number | undefined }> {
     const paginator = this.endpoint(stream).list(studyKey, {
       ...this.listOptions(signal),
       sort: ['-dateModified', ID_FIELDS[stream]],
@@ -109,9 +113,15 @@ export class SyncContext {
     });
     for await (const page of paginator.pages()) {
       const first = page.items[0];
-      return typeof first?.dateModified === 'string' ? first.dateModified : null;
+      const newest = typeof first?.dateModified === 'string' ? first.dateModified : null;
+      return { newest, total: page.totalElements };
     }
-    return null;
+    return { newest: null, total: undefined };
+  }
+
+  /** The newest `dateModified` of a stream (see {@link SyncContext.probe}): the next watermark. */
+  async newest(studyKey: string, stream: Stream, signal: AbortSignal | undefined): Promise<string | null> {
+    return (await this.probe(studyKey, stream, signal)).newest;
   }
 }
 

@@ -105,7 +105,10 @@ async function syncMetadata(
 
 /**
  * Subjects, visits, queries: a full listing the first time (and on `refresh`), which also drops
- * items the server no longer lists; afterwards items with `dateModified >= watermark`.
+ * items the server no longer lists; afterwards items with `dateModified >= watermark`. These
+ * streams have no revisions to tell of deletions, so an incremental sync then asks the server how
+ * many items the stream has (one request): when that differs from what the cache holds, something
+ * was deleted (or missed), and a full listing repairs the cache.
  */
 async function syncDated(
   ctx: SyncContext,
@@ -118,10 +121,43 @@ async function syncDated(
   if (start.lastTimestamp === null || options.refresh === true) {
     return refreshDated(ctx, studyKey, stream, start, options, lock);
   }
+  const delta = await incrementalDated(ctx, studyKey, stream, start, options, lock);
+  const { total } = await ctx.probe(studyKey, stream, options.signal);
+  if (total === undefined || total === (await ctx.storage.count(collectionOf(studyKey, stream))))
+    return delta;
+  const repaired = await refreshDated(
+    ctx,
+    studyKey,
+    stream,
+    await ctx.ledger.get(studyKey, stream),
+    options,
+    lock,
+  );
+  return {
+    ...repaired,
+    fetched: delta.fetched + repaired.fetched,
+    added: delta.added + repaired.added,
+    changed: delta.changed + repaired.changed,
+    stored: delta.stored + repaired.stored,
+    deleted: delta.deleted + repaired.deleted,
+    previousWatermark: delta.previousWatermark,
+    durationMs: delta.durationMs + repaired.durationMs,
+  };
+}
+
+/** Subjects, visits or queries changed since the watermark in `start`, in one atomic write with the new watermark. */
+async function incrementalDated(
+  ctx: SyncContext,
+  studyKey: string,
+  stream: Stream,
+  start: LedgerEntry,
+  options: StudySyncOptions,
+  lock: HeldLock,
+): Promise<SyncResult> {
   const run = new Run(studyKey, stream, 'incremental', ctx.listeners(options));
   const collection = collectionOf(studyKey, stream);
   const idField = ID_FIELDS[stream];
-  const since = start.lastTimestamp;
+  const since = start.lastTimestamp as string;
   run.emit('start', 0);
   let highWater: string | null = null;
   const changed = new Map<string, Item>();

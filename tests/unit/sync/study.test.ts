@@ -83,6 +83,62 @@ describe.each(ADAPTERS)('syncStudy into $name', (adapter) => {
   });
 });
 
+/**
+ * Hard-deletes one subject, visit or query from the fake study (as a purge on the server would):
+ * gone from every listing, with no revision to tell of it.
+ */
+function purge(study: FakeStudy, stream: 'subjects' | 'visits' | 'queries', id: number): void {
+  const field = ID_OF[stream] as string;
+  const keep = (item: object) => (item as Record<string, unknown>)[field] !== id;
+  if (stream === 'visits') {
+    const visits = [...study.visits].filter(keep);
+    Object.defineProperty(study, 'visits', {
+      value: {
+        length: visits.length,
+        at: (i: number) => visits[i],
+        [Symbol.iterator]: () => visits[Symbol.iterator](),
+      },
+    });
+  } else {
+    const list = study[stream] as object[];
+    list.splice(
+      list.findIndex((item) => !keep(item)),
+      1,
+    );
+  }
+  // The mock caches sorted listings per study version.
+  (study as { version: number }).version++;
+}
+
+describe.each(ADAPTERS)('deletions of subjects, visits and queries in $name', (adapter) => {
+  it('an incremental sync notices them with one count per stream, and only then lists the stream again', async () => {
+    const storage = adapter.create();
+    const { study, api, client } = setup(storage, { records: 300, subjects: 20 });
+    try {
+      await client.cache.syncStudy('DEMO');
+      api.reset();
+      const idle = await client.cache.syncStudy('DEMO', { streams: ['subjects', 'visits', 'queries'] });
+      for (const stream of ['subjects', 'visits', 'queries'] as const) {
+        expect(idle.streams[stream], stream).toMatchObject({ mode: 'incremental', deleted: 0 });
+      }
+      // Per stream: the changes since the watermark, and the count.
+      expect(api.requests.length).toBe(6);
+
+      // Visits first: the fake derives them from the subjects' positions until they are fixed here.
+      purge(study, 'visits', study.visits.at(7)!.visitId);
+      purge(study, 'subjects', study.subjects[3]!.subjectId);
+      purge(study, 'queries', study.queries[2]!.annotationId);
+      const next = await client.cache.syncStudy('DEMO', { streams: ['subjects', 'visits', 'queries'] });
+      for (const stream of ['subjects', 'visits', 'queries'] as const) {
+        expect(next.streams[stream], stream).toMatchObject({ deleted: 1, stored: 0 });
+      }
+      await expectStreamsEqualServer(client, study);
+    } finally {
+      await storage.close();
+    }
+  });
+});
+
 describe('read side', () => {
   it('iterates cached records in id order, in bounded chunks, with where / afterId / limit', async () => {
     const storage = memoryStorage();
