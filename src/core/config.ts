@@ -51,7 +51,7 @@ export interface ImednetOptions {
   /**
    * Receives one event per HTTP attempt (method, redacted URL, status, attempt, duration, and
    * `retryInMs` when a retry will follow).
-   * @example logger: (event) => console.error(JSON.stringify(event))
+   * @example new Imednet({ apiKey, securityKey, logger: (event) => console.error(JSON.stringify(event)) })
    */
   logger?: Logger;
   /**

@@ -42,7 +42,10 @@ export interface RequestEvent {
   /**
    * Present when this attempt failed and will be retried: the wait, in milliseconds, before the
    * next attempt is sent (a 429's `Retry-After`, or the backoff).
-   * @example logger: (e) => { if (e.retryInMs! > 5000) console.error(`waiting ${Math.round(e.retryInMs! / 1000)} s`) }
+   * @example
+   * new Imednet({ apiKey, securityKey, logger: (e) => {
+   *   if (e.retryInMs !== undefined && e.retryInMs >= 5000) console.error(`waiting ${Math.round(e.retryInMs / 1000)} s`);
+   * } });
    */
   retryInMs?: number;
 }
@@ -88,7 +91,6 @@ const ERROR_BODY_BYTES = 64 * 1024;
 /** What one request needs across its attempts. */
 interface Call {
   req: TransportRequest;
-  url: string;
   info: { method: string; url: string };
   idempotent: boolean;
   headers: Record<string, string>;
@@ -150,7 +152,6 @@ export class Transport {
     };
     const call: Call = {
       req,
-      url,
       info,
       idempotent: IDEMPOTENT_METHODS.has(req.method),
       headers: { 'x-api-key': s.apiKey, 'x-imn-security-key': s.securityKey, ...req.headers },
@@ -241,6 +242,7 @@ export class Transport {
         }
         const { detail, note } = await this.#readErrorDetail(response, controller.signal, () => timedOut);
         finished = true;
+        if (req.signal?.aborted) return failure(undefined, true);
         return { error: ApiError.from(status, detail, errorInfo, note), retry: false, status };
       }
 

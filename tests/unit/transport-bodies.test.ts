@@ -176,6 +176,22 @@ describe('abort during a retry wait', () => {
   });
 });
 
+describe('abort while an error body is read', () => {
+  it('ends in AbortError at once and closes the connection', async () => {
+    const server = await serve(stall(400));
+    const controller = new AbortController();
+    const running = settle(
+      client(server.url, { timeout: 10_000 }).sites.list('S', { signal: controller.signal }).toArray(),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    controller.abort();
+    const { error } = await running;
+    expect(error).toBeInstanceOf(AbortError);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.seen[0]!.closedAt).toBeDefined();
+  });
+});
+
 describe('ConnectionError names its cause', () => {
   it('connection refused', async () => {
     const server = await serve(() => undefined);
