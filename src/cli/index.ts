@@ -9,6 +9,7 @@ import { ConfigurationError } from '../core/errors.js';
 import { STREAMS } from '../plugins/sync/keys.js';
 import { listToStream, RESOURCES } from './list.js';
 import { runAsProcess } from './process.js';
+import { announceRetryWaits } from './waiting.js';
 
 const STREAM_LIST = STREAMS.join(',');
 
@@ -66,6 +67,7 @@ function optionsFromEnv(): ImednetOptions {
     throw new ConfigurationError(`Set ${missing.join(' and ')} in the environment (or try: imednet demo)`);
   }
   if (env.IMEDNET_BASE_URL) options.baseUrl = env.IMEDNET_BASE_URL;
+  if (process.stderr.isTTY) options.logger = announceRetryWaits((line) => process.stderr.write(`${line}\n`));
   return options;
 }
 
@@ -89,7 +91,10 @@ function format(value: string): (typeof FORMATS)[number] {
  * Runs the CLI with `argv` (without node and script); resolves to the exit code. `signal` stops
  * the work (the entry aborts it on Ctrl-C, SIGTERM or a closed stdout).
  */
-export async function main(argv: string[], signal: AbortSignal = new AbortController().signal): Promise<number> {
+export async function main(
+  argv: string[],
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -78,20 +78,17 @@ export async function openSqlite(filename: string): Promise<StorageAdapter> {
 
 /**
  * Opens the SQLite file, runs `fn` with a sync cache over it, and closes the file however it ends.
- * Only `sync` creates the file: for the commands that read or repair a cache, given with
- * `existing`, a missing file is an error that names it (a typo must not leave an empty cache behind).
+ * Only `sync` creates the file: for the commands that read or repair a cache (`existing`), a
+ * missing file is an error that names it (a typo must not leave an empty cache behind).
  */
 async function withCache<T>(
-  db: string,
+  target: { db: string; studyKey: string; existing?: boolean },
   clientOptions: ImednetOptions,
   fn: (cache: SyncCache) => Promise<T>,
-  existing?: { studyKey: string },
 ): Promise<T> {
-  if (existing) {
-    await requireFile(
-      db,
-      `No sync cache at ${db}; create it with: imednet sync ${existing.studyKey} --db ${db}`,
-    );
+  const { db, studyKey } = target;
+  if (target.existing) {
+    await requireFile(db, `No sync cache at ${db}; create it with: imednet sync ${studyKey} --db ${db}`);
   }
   const storage = await openSqlite(db);
   try {
@@ -161,7 +158,7 @@ export async function runSync(
   };
 
   const results: StudySyncResult[] = [];
-  return withCache(options.db, clientOptions, async (cache) => {
+  return withCache(options, clientOptions, async (cache) => {
     if (every === undefined) {
       const runOptions: StudySyncOptions = { onProgress };
       if (options.signal) runOptions.signal = options.signal;
@@ -230,7 +227,8 @@ export async function runLedger(options: CliLedgerOptions): Promise<void> {
   const stream = checkStreams([options.stream ?? 'records'])?.[0] as Stream;
   // The ledger lives in the store; the client is needed only to hold the cache and is never used,
   // so placeholder keys will do.
-  await withCache(options.db, { apiKey: 'offline', securityKey: 'offline' }, async (cache) => {
+  const offline = { apiKey: 'offline', securityKey: 'offline' };
+  await withCache({ ...options, existing: true }, offline, async (cache) => {
     const runOptions: { signal?: AbortSignal } = {};
     if (options.signal) runOptions.signal = options.signal;
     if (options.reset) {
@@ -245,7 +243,7 @@ export async function runLedger(options: CliLedgerOptions): Promise<void> {
       }
       for (const entry of entries) output(JSON.stringify(entry));
     }
-  }, options);
+  });
 }
 
 /** Options of {@link runReconcile}. */
@@ -268,7 +266,7 @@ export interface CliReconcileOptions {
 export async function runReconcile(clientOptions: ImednetOptions, options: CliReconcileOptions) {
   const progress = options.progress ?? toStderr;
   const output = options.output ?? toStdout;
-  return withCache(options.db, clientOptions, async (cache) => {
+  return withCache({ ...options, existing: true }, clientOptions, async (cache) => {
     const runOptions: ReconcileOptions = {
       onProgress: (event) => {
         if (event.type === 'done') {
@@ -282,5 +280,5 @@ export async function runReconcile(clientOptions: ImednetOptions, options: CliRe
     const result = await cache.reconcile(options.studyKey, runOptions);
     output(JSON.stringify(result));
     return result;
-  }, options);
+  });
 }

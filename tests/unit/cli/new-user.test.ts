@@ -160,6 +160,33 @@ describe('imednet as a new user meets it', () => {
     expect(stderr).toBe(`imednet: ConfigurationError: The cache at ${db} holds no sync of study DEMOO\n`);
   }, 60_000);
 
+  it('on a terminal, says that it waits for a long Retry-After and for how long; in a pipe, says nothing', async () => {
+    const args = ['records', 'DEMO', '--limit', '1'];
+    const notice = 'imednet: the API asks to slow down (429); waiting 3 s before trying again (Ctrl-C stops)';
+    server.api.setFaults({ rateLimit: { times: 1, retryAfter: 3 } });
+    try {
+      // script(1) gives the command a terminal; its stdout and stderr both arrive on script's stdout.
+      const command = [process.execPath, ...CLI, ...args].map((a) => `'${a}'`).join(' ');
+      const onTerminal = await run('script', ['-qec', command, '/dev/null'], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', ...keys() },
+        timeout: 30_000,
+      });
+      expect(onTerminal.stdout.replaceAll('\r', '')).toContain(`${notice}\n`);
+      expect(onTerminal.stdout).toContain('1 records written');
+    } finally {
+      server.api.setFaults({});
+    }
+    server.api.setFaults({ rateLimit: { times: 1, retryAfter: 3 } });
+    try {
+      const piped = await cli(args, keys());
+      expect(piped.code).toBe(0);
+      expect(piped.stderr).toBe('1 records written\n');
+    } finally {
+      server.api.setFaults({});
+    }
+  }, 60_000);
+
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
