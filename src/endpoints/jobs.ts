@@ -1,8 +1,9 @@
 /** Jobs: the asynchronous processing of a record POST. */
 import * as v from 'valibot';
 import type { ClientContext } from '../core/context.js';
-import { AbortError, JobFailedError, JobTimeoutError } from '../core/errors.js';
+import { JobFailedError, JobTimeoutError } from '../core/errors.js';
 import { parseResponse } from '../core/schema.js';
+import { sleep } from '../core/sleep.js';
 import { checkNonNegative, pathSegment } from '../core/validate.js';
 import { sentText, text } from './fields.js';
 
@@ -120,19 +121,4 @@ export class JobsEndpoint {
   ): Promise<PromiseSettledResult<Job>[]> {
     return Promise.allSettled(batchIds.map((id) => this.wait(studyKey, id, options)));
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError('The wait was aborted'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new AbortError('The wait was aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
