@@ -4,17 +4,22 @@
  */
 import * as v from 'valibot';
 import { type RequestInfo, ResponseValidationError, type ValidationIssue } from './errors.js';
+import { fastCheck } from './fast-check.js';
 
 /** A valibot schema of any output type. */
 export type AnySchema<T = unknown> = v.GenericSchema<unknown, T>;
 
-/** Parses `value` with `schema`; throws `ResponseValidationError` listing at most 20 issues. */
+/**
+ * Parses `value` with `schema`; throws `ResponseValidationError` listing at most 20 issues. A value
+ * that passes the schema's in-place check (fast-check.ts) is returned as it is, without a copy.
+ */
 export function parseResponse<T>(
   schema: AnySchema<T>,
   value: unknown,
   what: string,
   info: RequestInfo = {},
 ): T {
+  if (fastCheck(schema)?.(value)) return value as T;
   const result = v.safeParse(schema, value);
   if (result.success) return result.output;
   const issues = result.issues.slice(0, 20).map(describeIssue);
