@@ -56,8 +56,9 @@ const OTHER_VALUES = [null, 'text', 7, 0, true, false, [], [1], {}, { nested: 1 
 /** A random path into a JSON value: the keys and indexes down to some node. */
 function pathsOf(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []) {
   out.push(prefix);
-  if (Array.isArray(value)) value.forEach((item, i) => pathsOf(item, [...prefix, i], out));
-  else if (value && typeof value === 'object') {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) pathsOf(item, [...prefix, i], out);
+  } else if (value && typeof value === 'object') {
     for (const [key, item] of Object.entries(value)) pathsOf(item, [...prefix, key], out);
   }
   return out;
