@@ -3,6 +3,8 @@
  * prints one JSON line per event on stdout. Usage:
  *   node --import tsx tests/reliability/sync-child.ts <baseUrl> <sqlite file> <studyKey> [records|study]
  * Exit code 0 when the sync finished; 1 with the error on stderr otherwise.
+ * SYNC_LOCK_TTL_MS sets the store lock's ttl; SYNC_STALL_MS blocks the event loop that long once,
+ * right after the first write (as a busy machine or a long synchronous step would).
  */
 import { Imednet } from '../../src/client.js';
 import { sync } from '../../src/plugins/sync/index.js';
@@ -16,6 +18,12 @@ if (!baseUrl || !filename || !studyKey) {
 }
 
 const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+let stallMs = Number(process.env.SYNC_STALL_MS ?? 0);
+const stallOnce = () => {
+  const until = Date.now() + stallMs;
+  stallMs = 0;
+  while (Date.now() < until) {}
+};
 const storage = betterSqliteStorage({ filename, busyTimeoutMs: 20_000 });
 const Client = Imednet.plugin(
   sync({
@@ -24,6 +32,7 @@ const Client = Imednet.plugin(
     lock: { ttlMs: Number(process.env.SYNC_LOCK_TTL_MS ?? 1500) },
     onProgress: (e) => {
       if (e.type !== 'fetched') say({ event: e.type, stream: e.stream, mode: e.mode, stored: e.stored });
+      if (e.type === 'stored' && stallMs > 0) stallOnce();
     },
   }),
 );
