@@ -22,11 +22,31 @@ export function engineFloor(range: string): string | undefined {
   return match ? `${match[1]}.${match[2] ?? 0}.${match[3] ?? 0}` : undefined;
 }
 
-/** The path of Node `spec` (e.g. '22', '20.19.0'), installed into .cache/ on first use. */
-export async function nodeBinary(spec: string): Promise<string> {
+/** Where Node `spec` lives once installed: its npm prefix in .cache/ and its binary. */
+function nodeLocation(spec: string): { name: string; prefix: string; binary: string } {
   const name = `node-${process.platform}-${process.arch}`;
   const prefix = `${CACHE_DIR}/node-${spec}`;
-  const binary = `${prefix}/node_modules/${name}/bin/node`;
+  return { name, prefix, binary: `${prefix}/node_modules/${name}/bin/node` };
+}
+
+/**
+ * The path of Node `spec` when it is already installed in .cache/ (tests look it up and never
+ * download); an Error naming the setup step that installs it otherwise.
+ */
+export function installedNodeBinary(spec: string): string {
+  const { binary } = nodeLocation(spec);
+  if (!existsSync(binary)) {
+    throw new Error(
+      `Node ${spec} is not installed at ${binary}: run "npx tsx scripts/setup-node-versions.ts" ` +
+        '(the setup step of scripts/test.sh, which installs Node 22, 24 and the engines floor) first',
+    );
+  }
+  return binary;
+}
+
+/** The path of Node `spec` (e.g. '22', '20.19.0'), installed into .cache/ on first use. */
+export async function nodeBinary(spec: string): Promise<string> {
+  const { name, prefix, binary } = nodeLocation(spec);
   if (!existsSync(binary)) {
     await runOk(
       'npm',
