@@ -20,8 +20,10 @@ export type LockMode = 'auto' | 'web-locks' | 'store' | 'local';
 export interface WriterLockOptions {
   /**
    * `auto` (default): Web Locks where the host has them, plus the store's lock when the adapter is
-   * shared and offers one (except IndexedDB under Web Locks, which already span its tabs). `web-locks` / `store` force one; `local` uses only the
-   * in-realm queue (a single process or page).
+   * shared and offers one (except an `originScoped` adapter such as IndexedDB under Web Locks, which
+   * already span every context that can open it). `web-locks` / `store` force one; `local` uses only
+   * the in-realm queue (a single process or page).
+   * @example sync({ storage, lock: { mode: 'store', ttlMs: 10_000 } })
    */
   mode?: LockMode;
   /** Lifetime of the store lock without a heartbeat, in ms (default 30000); a crashed holder frees it after this. */
