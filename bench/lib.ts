@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Imednet } from '../src/index.js';
+import { Imednet, type ImednetOptions } from '../src/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
 
 export const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -27,21 +27,39 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** How the benchmark's mock server behaves (see bench/server.ts). */
+export interface ServerSettings {
+  records: number;
+  latencyMs: number;
+  /** Each answer waits latencyMs ± jitterMs (uniform). */
+  jitterMs?: number;
+  /** Records pages rendered before listening and served as stored bytes. */
+  prepared?: boolean;
+  /** At most this many requests handled at once; 429 with `Retry-After: retryAfterSeconds` beyond. */
+  maxInFlight?: number;
+  retryAfterSeconds?: number;
+}
+
+/** What the server counted since the last reset (GET /__stats). */
+export interface ServerStats {
+  requests: number;
+  rateLimited: number;
+  maxInFlight: number;
+}
+
 /** Starts `bench/server.ts` in a child Node process and waits for the URL it prints. */
-export async function startServerProcess(records: number, latencyMs: number): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      `${BENCH_DIR}server.ts`,
-      '--records',
-      String(records),
-      '--latency',
-      String(latencyMs),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+export async function startServerProcess(
+  settings: ServerSettings,
+): Promise<ServerProcess & { stats(reset?: boolean): Promise<ServerStats> }> {
+  const args = ['--records', String(settings.records), '--latency', String(settings.latencyMs)];
+  if (settings.jitterMs) args.push('--jitter', String(settings.jitterMs));
+  if (settings.prepared) args.push('--prepared');
+  if (settings.maxInFlight !== undefined) args.push('--max-in-flight', String(settings.maxInFlight));
+  if (settings.retryAfterSeconds !== undefined)
+    args.push('--retry-after', String(settings.retryAfterSeconds));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `${BENCH_DIR}server.ts`, ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`mock server exited early (code ${code})`)));
@@ -52,6 +70,8 @@ export async function startServerProcess(records: number, latencyMs: number): Pr
     url: info.url,
     studyKey: info.studyKey,
     pid: child.pid!,
+    stats: async (reset = false) =>
+      (await (await fetch(`${info.url}/__stats${reset ? '?reset' : ''}`)).json()) as ServerStats,
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -68,9 +88,24 @@ export interface PullResult {
   pages: number;
 }
 
-/** (a) The SDK as a user writes it: `records.list` item by item, validation on, default concurrency. */
-export async function pullWithSdk(url: string, studyKey: string): Promise<PullResult> {
-  const client = new Imednet({ apiKey: DEFAULT_API_KEY, securityKey: DEFAULT_SECURITY_KEY, baseUrl: url });
+/** Client options a benchmark may set (the rest are the defaults). */
+export type SdkSettings = Omit<ImednetOptions, 'apiKey' | 'securityKey' | 'baseUrl'>;
+
+/**
+ * (a) The SDK as a user writes it: `records.list` item by item; validation on and default
+ * concurrency unless `settings` say otherwise.
+ */
+export async function pullWithSdk(
+  url: string,
+  studyKey: string,
+  settings: SdkSettings = {},
+): Promise<PullResult> {
+  const client = new Imednet({
+    ...settings,
+    apiKey: DEFAULT_API_KEY,
+    securityKey: DEFAULT_SECURITY_KEY,
+    baseUrl: url,
+  });
   let records = 0;
   for await (const record of client.records.list(studyKey, { pageSize: PAGE_SIZE })) {
     if (record.recordId != null) records++;
@@ -88,9 +123,8 @@ async function fetchPage(url: string, studyKey: string, page: number): Promise<R
     `${url}/api/v1/edc/studies/${studyKey}/records?page=${page}&size=${PAGE_SIZE}`,
     { headers: HEADERS },
   );
-  const text = await response.text();
   if (!response.ok) throw new Error(`page ${page}: HTTP ${response.status}`);
-  return JSON.parse(text) as RawPage;
+  return (await response.json()) as RawPage;
 }
 
 /** (b) What the Python SDK does: page 0, then 1, 2, ... one after another. */
@@ -107,7 +141,11 @@ export async function pullSequential(url: string, studyKey: string): Promise<Pul
   return { records, pages };
 }
 
-/** (c) The floor: page 0, then the rest with `concurrency` fetches in flight, JSON.parse only. */
+/**
+ * (c) The floor, what a careful user writes with no SDK: page 0, then the remaining pages with
+ * exactly `concurrency` requests in flight at every moment (a new one starts as soon as any
+ * finishes, whatever its page number), the body parsed as JSON, nothing else.
+ */
 export async function pullFloor(
   url: string,
   studyKey: string,
