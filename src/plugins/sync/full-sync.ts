@@ -97,7 +97,7 @@ export async function fullRecords(
       if (record.deleted === true) {
         ops.push(...bury(live, dead, key, flaggedTombstone(recordId, record)));
         tombstonedNow.add(recordId);
-        if (copy !== undefined || !hadRecords) deleted++;
+        deleted++;
       } else if (copy === undefined) {
         ops.push({ type: 'put', collection: live, key, value: record });
         if (mayHaveTombstones || tombstonedNow.has(recordId))
