@@ -133,7 +133,8 @@ export async function incrementalRecords(
     const older: string = newestRecord < newestRevision ? newestRecord : newestRevision;
     if (older > since) watermark = older;
   }
-  if (unresolved !== null && unresolved < watermark) watermark = unresolved < since ? since : unresolved;
+  // (A revision listed here is at or after `since`, so this never moves the watermark back.)
+  if (unresolved !== null && unresolved < watermark) watermark = unresolved;
   const processed = seen.size + vanished.length + missed.length;
   entry = {
     ...entry,
