@@ -3,12 +3,12 @@
  * streams every record of a study through `for await` with the SDK (validation on) and prints one
  * JSON line with the count, the time and the memory figures.
  *
- *   npx tsx bench/stream.ts --url http://127.0.0.1:1234 --study BENCH --records 1000000
+ *   npx tsx bench/stream.ts --url http://127.0.0.1:1234 --study BENCH --records 1000000 [--client floor]
  */
 import { Imednet } from '../src/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
-import { requiredOption } from './args.js';
-import { PAGE_SIZE } from './lib.js';
+import { option, requiredOption } from './args.js';
+import { PAGE_SIZE, pullFloor } from './lib.js';
 
 const url = requiredOption('url');
 const studyKey = requiredOption('study');
@@ -25,17 +25,22 @@ const sampler = setInterval(() => {
   if (usage.heapUsed > peakHeapUsed) peakHeapUsed = usage.heapUsed;
 }, 10);
 
-const client = new Imednet({ apiKey: DEFAULT_API_KEY, securityKey: DEFAULT_SECURITY_KEY, baseUrl: url });
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let records = 0;
-let lastId = 0;
 let ordered = true;
-for await (const record of client.records.list(studyKey, { pageSize: PAGE_SIZE })) {
-  records++;
-  const id = record.recordId ?? 0;
-  if (id <= lastId) ordered = false;
-  lastId = id;
+if (option('client') === 'floor') {
+  // The floor for comparison: plain fetch, 8 in flight, each page parsed and dropped (no order).
+  records = (await pullFloor(url, studyKey)).records;
+} else {
+  const client = new Imednet({ apiKey: DEFAULT_API_KEY, securityKey: DEFAULT_SECURITY_KEY, baseUrl: url });
+  let lastId = 0;
+  for await (const record of client.records.list(studyKey, { pageSize: PAGE_SIZE })) {
+    records++;
+    const id = record.recordId;
+    if (id <= lastId) ordered = false;
+    lastId = id;
+  }
 }
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
