@@ -23,11 +23,12 @@ function describe(error: unknown): string {
 
 /**
  * Runs `command` as the process's work: its resolved number is the exit code, a rejection is one
- * `imednet: …` line and exit code 1. The signal it gets aborts on SIGINT, SIGTERM or a closed stdout.
+ * `imednet: …` line and exit code 1. The signal it gets aborts on SIGINT, SIGTERM or a closed stdout
+ * (a closed stderr is ignored).
  */
 export function runAsProcess(command: (signal: AbortSignal) => Promise<number>): void {
   const controller = new AbortController();
-  let stoppedBy: StopSignal | 'closed output' | undefined;
+  let stoppedBy: StopSignal | 'stdout' | undefined;
   const stop = (reason: NonNullable<typeof stoppedBy>) => {
     stoppedBy ??= reason;
     controller.abort();
@@ -35,15 +36,15 @@ export function runAsProcess(command: (signal: AbortSignal) => Promise<number>):
   // Once: a second Ctrl-C gets the default action and ends the process at once.
   for (const name of Object.keys(SIGNAL_EXIT_CODES) as StopSignal[]) process.once(name, () => stop(name));
   let outputError: unknown;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error) => {
-      if (!isClosedOutput(error)) outputError ??= error;
-      stop('closed output');
-    });
-  }
+  process.stdout.on('error', (error) => {
+    if (!isClosedOutput(error)) outputError ??= error;
+    stop('stdout');
+  });
+  // Progress and messages are not the output: losing their reader must not cut an export short.
+  process.stderr.on('error', () => undefined);
 
   const finish = (code: number, error?: unknown) => {
-    if (stoppedBy === 'closed output' && outputError === undefined) {
+    if (stoppedBy === 'stdout' && outputError === undefined) {
       process.exit(0);
     } else if (stoppedBy === 'SIGINT' || stoppedBy === 'SIGTERM') {
       // Whatever was mid-flight was aborted on purpose: no error, no stack; exit now rather than

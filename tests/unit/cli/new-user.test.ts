@@ -125,6 +125,14 @@ describe('imednet as a new user meets it', () => {
     }
   }, 60_000);
 
+  it('goes on to the end when only the reader of stderr goes away (progress is not the output)', async () => {
+    const { child, out, exited } = start(['sync', 'DEMO', '--db', join(dir, 'no-stderr.db')], keys());
+    child.stderr?.destroy();
+    expect(await exited).toBe(0);
+    const summary = JSON.parse(out.stdout);
+    expect(summary.streams.records).toMatchObject({ mode: 'full', fetched: server.study.records.length });
+  }, 60_000);
+
   it('fails at once with one line when the demo cannot create its output folder', async () => {
     // Node's recursive mkdir loops for ever under /proc; a file in the way is refused too.
     for (const [folder, reason] of [
