@@ -41,9 +41,18 @@ export async function openForWriting(file: string): Promise<FileHandle> {
 
 /** Fails with `message` (which should name `file` and what to do) when `file` does not exist. */
 export async function requireFile(file: string, message: string): Promise<void> {
-  const found = await stat(file).catch((error: unknown) => {
+  if (!(await kindOf(file))?.isFile()) throw new ConfigurationError(message);
+}
+
+/** Fails with `message` when `dir` is not an existing folder. */
+export async function requireFolder(dir: string, message: string): Promise<void> {
+  if (!(await kindOf(dir))?.isDirectory()) throw new ConfigurationError(message);
+}
+
+/** What is at `path`, or undefined when nothing is. */
+async function kindOf(path: string) {
+  return stat(path).catch((error: unknown) => {
     if (codeOf(error) === 'ENOENT' || codeOf(error) === 'ENOTDIR') return undefined;
     throw error;
   });
-  if (!found?.isFile()) throw new ConfigurationError(message);
 }

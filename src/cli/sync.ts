@@ -4,6 +4,7 @@
  * Progress goes to stderr (a line per second while records stream, a line per finished stream);
  * stdout gets one JSON summary per run, for schedulers and scripts.
  */
+import { dirname, resolve } from 'node:path';
 import { Imednet } from '../client.js';
 import type { ImednetOptions } from '../core/config.js';
 import { ConfigurationError, isApiError, isRateLimitError, isServerError } from '../core/errors.js';
@@ -18,7 +19,7 @@ import type {
 } from '../plugins/sync/types.js';
 import { SyncWorker } from '../plugins/sync/worker.js';
 import type { StorageAdapter } from '../storage/types.js';
-import { requireFile } from './files.js';
+import { requireFile, requireFolder } from './files.js';
 import { count } from './output.js';
 
 /** Options of {@link runSync}. */
@@ -89,6 +90,9 @@ async function withCache<T>(
   const { db, studyKey } = target;
   if (target.existing) {
     await requireFile(db, `No sync cache at ${db}; create it with: imednet sync ${studyKey} --db ${db}`);
+  } else {
+    const folder = dirname(resolve(db));
+    await requireFolder(folder, `Cannot create ${db}: there is no folder ${folder}`);
   }
   const storage = await openSqlite(db);
   try {

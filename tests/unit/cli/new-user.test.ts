@@ -159,6 +159,15 @@ describe('imednet as a new user meets it', () => {
     }
   }, 60_000);
 
+  it('sync into a folder that does not exist says so (not that SQLite is missing)', async () => {
+    const db = join(dir, 'no-such-folder', 'x.db');
+    const { code, stderr } = await cli(['sync', 'DEMO', '--db', db], keys());
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      `imednet: ConfigurationError: Cannot create ${db}: there is no folder ${join(dir, 'no-such-folder')}\n`,
+    );
+  }, 60_000);
+
   it('ledger of a study the cache does not hold says so instead of printing nothing', async () => {
     const db = join(dir, 'cache.db');
     expect((await cli(['sync', 'DEMO', '--db', db, '--streams', 'sites'], keys())).code).toBe(0);
