@@ -81,6 +81,7 @@ function int(value: string | undefined, name: string): number | undefined {
 /** The output formats of a listing. */
 const FORMATS = ['ndjson', 'json'] as const;
 
+/** The `--format` value, refused with the supported ones named when it is not one of them. */
 function format(value: string): (typeof FORMATS)[number] {
   const known = FORMATS.find((f) => f === value);
   if (!known) throw new ConfigurationError(`Unknown --format ${value}; formats: ${FORMATS.join(', ')}`);
@@ -136,7 +137,7 @@ export async function main(
 
   if (command === 'demo') {
     const { runDemo } = await import('./demo.js');
-    const demoOptions: Parameters<typeof runDemo>[0] = { signal: signal };
+    const demoOptions: Parameters<typeof runDemo>[0] = { signal };
     const records = int(values.records, 'records');
     const latency = int(values.latency, 'latency');
     if (records !== undefined) demoOptions.records = records;
@@ -150,7 +151,7 @@ export async function main(
   const cacheTarget = (usage: string) => {
     const [studyKey] = rest;
     if (!studyKey) throw new ConfigurationError(`Usage: imednet ${command} <studyKey> ${usage}`);
-    return { studyKey, db: values.db ?? `${studyKey}.imednet.db`, signal: signal };
+    return { studyKey, db: values.db ?? `${studyKey}.imednet.db`, signal };
   };
 
   if (command === 'ledger') {
@@ -195,11 +196,11 @@ export async function main(
     }
     const job =
       action === 'status'
-        ? await client.jobs.get(studyKey, batchId, { signal: signal })
+        ? await client.jobs.get(studyKey, batchId, { signal })
         : await client.jobs.wait(studyKey, batchId, {
             interval: int(values.interval, 'interval') ?? 1000,
             timeout: int(values.timeout, 'timeout') ?? 300_000,
-            signal: signal,
+            signal,
             onProgress: (j) => process.stderr.write(`job ${batchId}: ${j.state ?? '(no state)'}\n`),
           });
     process.stdout.write(`${JSON.stringify(job)}\n`);
