@@ -33,6 +33,12 @@ export interface FaultOptions {
   truncateBody?: CountedFault & { mode?: 'json' | 'stream' };
   /** A list answer whose pagination block is broken ('invalid' numbers, the default, or 'missing'). */
   malformedPagination?: CountedFault & { kind?: 'invalid' | 'missing' };
+  /**
+   * A server that works on at most `limit` requests at once: one that arrives beyond it is answered
+   * 429 at once (before `latencyMs`), with `Retry-After` when given, and is not counted as in flight.
+   * @example { maxInFlight: { limit: 12, retryAfter: 0.2 } }
+   */
+  maxInFlight?: FaultScope & { limit: number; retryAfter?: number | string };
 }
 
 /** Names of the counted faults, in the order they are considered. */
@@ -97,7 +103,8 @@ export class FaultInjector {
   }
 }
 
-function inScope(scope: FaultScope, method: string, path: string, basePath: string): boolean {
+/** Whether a request falls in a fault's scope. */
+export function inScope(scope: FaultScope, method: string, path: string, basePath: string): boolean {
   const methods = list(scope.methods);
   if (methods && !methods.some((m) => m.toUpperCase() === method)) return false;
   const paths = list(scope.paths);

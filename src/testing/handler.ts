@@ -10,7 +10,7 @@ import {
   type Truncation,
   toResponse,
 } from './envelope.js';
-import { FaultInjector, type FaultOptions } from './faults.js';
+import { FaultInjector, type FaultOptions, inScope } from './faults.js';
 import { type JobOptions, JobStore } from './jobs.js';
 import { ListEngine, parseListQuery } from './listing.js';
 import { RESOURCES, STUDY_FIELDS } from './resources.js';
@@ -48,6 +48,11 @@ export interface RequestLogEntry {
   at: number;
   /** Status answered; 0 for a simulated network error; absent while in flight. */
   status?: number;
+  /**
+   * Requests the mock was working on when this one arrived, itself included (a request counts from
+   * its arrival until its answer is handed over, before the body is sent).
+   */
+  inFlight: number;
 }
 
 /** A mock iMednet API. */
@@ -82,6 +87,12 @@ function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** The path up to and including the API's base path (the mock answers under it on any prefix). */
+function basePathOf(path: string): string {
+  const at = path.indexOf(BASE_PATH);
+  return at >= 0 ? path.slice(0, at + BASE_PATH.length) : BASE_PATH;
+}
+
 function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
@@ -107,6 +118,7 @@ export function createMockApi(
   const jobs = new JobStore(options);
   const engine = new ListEngine();
   const requests: RequestLogEntry[] = [];
+  let inFlight = 0;
   const dataAttributes = new WeakMap<FakeStudy, ReadonlySet<string>>();
   const studyRows = list.map((s) => s.study);
 
@@ -212,8 +224,33 @@ export function createMockApi(
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const method = request.method.toUpperCase();
-    const entry: RequestLogEntry = { method, path: url.pathname, search: url.search, at: Date.now() };
+    const entry: RequestLogEntry = {
+      method,
+      path: url.pathname,
+      search: url.search,
+      at: Date.now(),
+      inFlight: inFlight + 1,
+    };
     requests.push(entry);
+    const cap = faults.current.maxInFlight;
+    if (cap && inFlight >= cap.limit && inScope(cap, method, url.pathname, basePathOf(url.pathname))) {
+      // Refused at the door: answered at once and never counted as in flight.
+      const ctx = { method, path: url.pathname, timestamp: formatTimestamp(Date.now()) };
+      const headers = cap.retryAfter === undefined ? undefined : { 'retry-after': String(cap.retryAfter) };
+      const reply = errorReply(ctx, 429, 'Too many requests in flight', undefined, undefined, headers);
+      entry.status = reply.status;
+      return toResponse(reply, corsHeaders(request), undefined);
+    }
+    inFlight++;
+    try {
+      return await respond(request, url, entry);
+    } finally {
+      inFlight--;
+    }
+  }
+
+  async function respond(request: Request, url: URL, entry: RequestLogEntry): Promise<Response> {
+    const { method } = entry;
     const cors = corsHeaders(request);
     const finish = (reply: Reply, truncation?: Truncation) => {
       entry.status = reply.status;
@@ -234,7 +271,7 @@ export function createMockApi(
 
     await delay(faults.latencyMs, request.signal);
     const at = url.pathname.indexOf(BASE_PATH);
-    const basePath = at >= 0 ? url.pathname.slice(0, at + BASE_PATH.length) : BASE_PATH;
+    const basePath = basePathOf(url.pathname);
     const ctx: EnvelopeContext = {
       method,
       path: url.pathname,
