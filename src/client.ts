@@ -1,6 +1,7 @@
 /** The `Imednet` client: every endpoint, one transport, and the plugin host. */
 import { type ImednetOptions, resolveOptions } from './core/config.js';
 import type { ClientContext } from './core/context.js';
+import { Pacer, type RequestBudgetStatus } from './core/pacer.js';
 import type { PluggedClass, Plugin, PluginHost, RequestHooks } from './core/plugins.js';
 import { Transport } from './core/transport.js';
 import { type CodingsEndpoint, codingsSpec } from './endpoints/codings.js';
@@ -89,6 +90,7 @@ export class Imednet {
       maxResponseBytes: resolved.maxResponseBytes,
       showFilterValues: resolved.showFilterValues,
     };
+    settings.pacer = new Pacer(resolved.requestBudget);
     if (resolved.fetch) settings.fetch = resolved.fetch;
     if (resolved.logger) settings.logger = resolved.logger;
     this.#transport = new Transport(settings);
@@ -96,6 +98,7 @@ export class Imednet {
       transport: this.#transport,
       pageSize: resolved.pageSize,
       concurrency: resolved.concurrency,
+      maxConcurrency: resolved.maxConcurrency,
       validate: resolved.validate,
     };
     this.#context = ctx;
@@ -122,6 +125,16 @@ export class Imednet {
   /** The normalised API host this client talks to. */
   get baseUrl(): string {
     return this.#baseUrl;
+  }
+
+  /**
+   * The request budget as a progress display needs it: the limits and `msUntil(n)`, when `n` more
+   * requests can all have been sent (counting any `Retry-After` pause too).
+   * @example
+   * const etaMs = Math.max(client.requestBudget.msUntil(pagesLeft), pagesLeft * msPerPage);
+   */
+  get requestBudget(): RequestBudgetStatus {
+    return this.#transport.pacer;
   }
 
   /** Shared state for plugins: the transport and listing defaults. */

@@ -16,6 +16,7 @@ export {
   renderSort,
   type SortInput,
 } from './core/filters.js';
+export type { RequestBudget, RequestBudgetStatus } from './core/pacer.js';
 export type { Page, PageFetcher } from './core/pagination.js';
 export { Paginator } from './core/pagination.js';
 export type {

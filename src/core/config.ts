@@ -1,5 +1,6 @@
 /** Client configuration: defaults, checks, and base URL normalisation. */
 import { ConfigurationError } from './errors.js';
+import type { RequestBudget } from './pacer.js';
 import type { Logger } from './transport.js';
 import { checkNonNegative, checkPageSize, checkPositiveInteger } from './validate.js';
 
@@ -42,8 +43,25 @@ export interface ImednetOptions {
    * @example 256 * 1024 * 1024
    */
   maxResponseBytes?: number;
-  /** Pages fetched at once by listings (default 8). */
+  /** Requests a listing has in flight at its start (default 8). */
   concurrency?: number;
+  /**
+   * The most requests in flight a listing may grow to (default: twice `concurrency`, at most 16,
+   * never less than `concurrency`). A listing grows one step per round of successes while the
+   * server's latency holds and no 429 comes, and steps down once per burst of 429s, so it settles
+   * near what the server can take. The default stays modest because the API is shared by every
+   * site of a study and states a limit of 100 requests per minute.
+   * @example new Imednet({ apiKey, securityKey, concurrency: 8, maxConcurrency: 32 })
+   */
+  maxConcurrency?: number;
+  /**
+   * Limits on the requests this client sends, shared by every listing, get and write, retries
+   * included (default: none). Each limit is counted over a sliding window; a request that would
+   * exceed one waits (an abort ends the wait with `AbortError`). `client.requestBudget.msUntil(n)`
+   * tells a progress display when `n` more requests can have been sent.
+   * @example new Imednet({ apiKey, securityKey, requestBudget: { perMinute: 100, perHour: 1000 } })
+   */
+  requestBudget?: RequestBudget;
   /** Default page size, 1..500 (default 500, the API's maximum). */
   pageSize?: number;
   /** Check response bodies against their schemas (default true). */
@@ -76,6 +94,8 @@ export interface ResolvedOptions {
   timeout: number;
   maxResponseBytes: number;
   concurrency: number;
+  maxConcurrency: number;
+  requestBudget: RequestBudget;
   pageSize: number;
   validate: boolean;
   showFilterValues: boolean;
@@ -119,6 +139,7 @@ export function resolveOptions(given: ImednetOptions): ResolvedOptions {
   if (options.logger !== undefined && typeof options.logger !== 'function')
     throw new ConfigurationError('logger must be a function');
   const baseUrl = normalizeBaseUrl(options.baseUrl ?? DEFAULT_BASE_URL);
+  const concurrency = checkPositiveInteger(options.concurrency ?? 8, 'concurrency');
   const resolved: ResolvedOptions = {
     apiKey: options.apiKey,
     securityKey: options.securityKey,
@@ -129,7 +150,13 @@ export function resolveOptions(given: ImednetOptions): ResolvedOptions {
     maxRetryAfter: checkNonNegative(options.maxRetryAfter ?? 60_000, 'maxRetryAfter'),
     timeout: checkPositiveInteger(options.timeout ?? 30_000, 'timeout'),
     maxResponseBytes: checkPositiveInteger(options.maxResponseBytes ?? 64 * 1024 * 1024, 'maxResponseBytes'),
-    concurrency: checkPositiveInteger(options.concurrency ?? 8, 'concurrency'),
+    concurrency,
+    maxConcurrency: checkPositiveInteger(
+      options.maxConcurrency ?? defaultMaxConcurrency(concurrency),
+      'maxConcurrency (at least concurrency)',
+      concurrency,
+    ),
+    requestBudget: checkBudget(options.requestBudget),
     pageSize: checkPageSize(options.pageSize ?? 500),
     validate: options.validate ?? true,
     showFilterValues: options.showFilterValues === true,
@@ -137,4 +164,18 @@ export function resolveOptions(given: ImednetOptions): ResolvedOptions {
   if (options.fetch) resolved.fetch = options.fetch;
   if (options.logger) resolved.logger = options.logger;
   return resolved;
+}
+
+/** `maxConcurrency` when none is given: twice `concurrency`, at most 16, never less than `concurrency`. */
+export function defaultMaxConcurrency(concurrency: number): number {
+  return Math.max(concurrency, Math.min(2 * concurrency, 16));
+}
+
+function checkBudget(budget: RequestBudget = {}): RequestBudget {
+  if (typeof budget !== 'object' || budget === null)
+    throw new ConfigurationError('requestBudget must be an object such as { perMinute: 100 }');
+  for (const key of ['perMinute', 'perHour'] as const) {
+    if (budget[key] !== undefined) checkPositiveInteger(budget[key], `requestBudget.${key}`);
+  }
+  return budget;
 }

@@ -7,8 +7,10 @@ export interface ClientContext {
   readonly transport: Transport;
   /** Default page size for listings (1..500). */
   readonly pageSize: number;
-  /** Default number of pages fetched at once. */
+  /** Default number of requests a listing has in flight at its start. */
   readonly concurrency: number;
+  /** Default most requests in flight a listing may grow to. */
+  readonly maxConcurrency: number;
   /** Whether response bodies are checked against their schemas. */
   readonly validate: boolean;
 }

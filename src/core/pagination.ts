@@ -1,11 +1,17 @@
 /**
- * Streaming pagination. Page 0 tells `totalPages`; the remaining pages are fetched by a bounded
- * pool that never runs more than `concurrency` pages ahead of the reader (so memory stays bounded
- * however large the study), halves its width when the server answers 429 and widens again slowly.
- * Items are always delivered in page order. Leaving the loop early aborts what is in flight and
- * starts nothing new.
+ * Streaming pagination. Page 0 tells `totalPages`; the remaining pages are fetched by a pool whose
+ * width (requests at the server at once) is an {@link AdaptiveLimit}: it starts at `concurrency`,
+ * grows toward `maxConcurrency` while latency holds and steps down once per burst of 429s. The pool
+ * fetches up to a window of a few times its width ahead of the reader, so one slow page does not
+ * idle the others while memory stays bounded however large the study. A request refused with 429
+ * waits for a free place in the pool before it is sent again, ahead of any new page. Items are
+ * always delivered in page order. Leaving the loop early aborts what is in flight and sends nothing
+ * more.
  */
+import { AdaptiveLimit } from './adaptive-limit.js';
 import { AbortError } from './errors.js';
+import { now } from './pacer.js';
+import type { AttemptHooks } from './transport.js';
 
 /** One page as delivered to `.pages()`. */
 export interface Page<T> {
@@ -26,10 +32,12 @@ export interface FetchedPage<T> {
   totalElements: number;
 }
 
-/** Context handed to a page fetcher for each page. */
-export interface PageRequestContext {
+/**
+ * Handed to a page fetcher for each page; pass it on to the transport's request (it is the
+ * request's `signal` and {@link AttemptHooks}), which calls the hooks around every attempt.
+ */
+export interface PageRequestContext extends Required<AttemptHooks> {
   signal: AbortSignal;
-  onStatus: (status: number) => void;
 }
 
 /** Fetches one page by number. */
@@ -37,8 +45,10 @@ export type PageFetcher<T> = (page: number, context: PageRequestContext) => Prom
 
 /** Options of a {@link Paginator}. */
 export interface PaginatorOptions {
-  /** Most pages requested at once, and most pages held ahead of the reader. */
+  /** Requests in flight at the start. */
   concurrency: number;
+  /** The most requests in flight the pool may grow to while latency holds (default `concurrency`). */
+  maxConcurrency?: number;
   /** Aborts the whole listing. */
   signal?: AbortSignal;
 }
@@ -77,37 +87,23 @@ export class Paginator<T> implements AsyncIterable<T> {
   async *pages(): AsyncGenerator<Page<T>, void, undefined> {
     const outer = this.#options.signal;
     if (outer?.aborted) throw new AbortError('The listing was aborted');
-    const controller = new AbortController();
-    const forward = () => controller.abort(outer?.reason);
-    outer?.addEventListener('abort', forward, { once: true });
-    const gate = new AdaptiveLimit(Math.max(1, Math.floor(this.#options.concurrency)));
-    const context: PageRequestContext = {
-      signal: controller.signal,
-      onStatus: (status) => gate.observe(status),
-    };
+    const width = Math.max(1, Math.floor(this.#options.concurrency));
+    const pool = new PagePool(new AdaptiveLimit(width, this.#options.maxConcurrency ?? width));
+    const stop = () => pool.stop(outer?.reason);
+    outer?.addEventListener('abort', stop, { once: true });
 
     try {
-      const first = await this.#fetchPage(0, context);
+      const first = await pool.launch((context) => this.#fetchPage(0, context));
       const { totalPages, totalElements } = first;
       yield { items: first.items, page: 0, totalPages, totalElements };
 
       const pending = new Map<number, Promise<FetchedPage<T>>>();
       let next = 1;
       let reading = 1;
-      let inFlight = 0;
-      const pump = () => {
-        while (
-          !controller.signal.aborted &&
-          next < totalPages &&
-          inFlight < gate.limit &&
-          next - reading < gate.max
-        ) {
+      pool.pump = () => {
+        while (pool.free && next < totalPages && next - reading < pool.window) {
           const pageNo = next++;
-          inFlight++;
-          const promise = this.#fetchPage(pageNo, context).finally(() => {
-            inFlight--;
-            pump();
-          });
+          const promise = pool.launch((context) => this.#fetchPage(pageNo, context));
           // The rejection is observed when the reader reaches this page.
           promise.catch(() => undefined);
           pending.set(pageNo, promise);
@@ -115,9 +111,8 @@ export class Paginator<T> implements AsyncIterable<T> {
       };
 
       for (; reading < totalPages; ) {
-        pump();
-        const promise = pending.get(reading)!;
-        const fetched = await promise;
+        pool.pump();
+        const fetched = await pending.get(reading)!;
         pending.delete(reading);
         const page: Page<T> = { items: fetched.items, page: reading, totalPages, totalElements };
         reading++;
@@ -129,37 +124,111 @@ export class Paginator<T> implements AsyncIterable<T> {
       }
       throw error;
     } finally {
-      outer?.removeEventListener('abort', forward);
+      outer?.removeEventListener('abort', stop);
       // Reached on completion, on error and on an early `break`: nothing further may be sent.
-      controller.abort();
+      pool.stop();
     }
   }
 }
 
 /**
- * The pool's width: halves on every 429 and grows back by one after a run of successes as long as
- * the current width, so that a rate-limited server sees pressure rise slowly.
+ * The places of one listing's pool. A page launched takes a place; its place is given back when
+ * its answer's status arrives (before the body is read: the server is done with it) or when the
+ * fetch ends. A page refused with 429 asks for a place again before its retry and waits for one,
+ * in order; no new page is launched while a refused page has still to come back.
  */
-class AdaptiveLimit {
-  readonly max: number;
-  limit: number;
-  #successes = 0;
+class PagePool {
+  readonly #limit: AdaptiveLimit;
+  /** Places taken. */
+  #held = 0;
+  /** Refused pages that have not yet asked for a place again. */
+  #owed = 0;
+  #waiting: Array<() => void> = [];
+  /** One controller per page in flight, so that no signal carries a listener per request. */
+  readonly #pages = new Set<AbortController>();
+  #stopped = false;
+  /** Launches pages while there is room; set by the listing once it knows `totalPages`. */
+  pump: () => void = () => undefined;
 
-  constructor(max: number) {
-    this.max = max;
-    this.limit = max;
+  constructor(limit: AdaptiveLimit) {
+    this.#limit = limit;
   }
 
-  observe(status: number): void {
-    if (status === 429) {
-      this.limit = Math.max(1, Math.floor(this.limit / 2));
-      this.#successes = 0;
-    } else if (status < 400 && this.limit < this.max) {
-      this.#successes++;
-      if (this.#successes >= this.limit * 2) {
-        this.limit++;
-        this.#successes = 0;
+  /** Aborts every page in flight; nothing is launched after this. */
+  stop(reason?: unknown): void {
+    this.#stopped = true;
+    for (const page of this.#pages) page.abort(reason);
+  }
+
+  /** Whether a request may take a place now without passing one already waiting. */
+  get #room(): boolean {
+    return this.#held < this.#limit.limit && this.#waiting.length === 0;
+  }
+
+  /** Whether a new page may be launched now. */
+  get free(): boolean {
+    return !this.#stopped && this.#room && this.#owed === 0;
+  }
+
+  /** Pages that may be fetched ahead of the reader. */
+  get window(): number {
+    return this.#limit.window;
+  }
+
+  /** Runs one page's fetch holding a place, with the context that lets its retries wait for one. */
+  launch<R>(fetch: (context: PageRequestContext) => Promise<R>): Promise<R> {
+    const page = new AbortController();
+    this.#pages.add(page);
+    let holding = false;
+    let owes = false;
+    // How the attempt went out: in-flight count with itself, epoch, and when.
+    let from = { width: 0, epoch: 0, at: 0 };
+    const take = () => {
+      holding = true;
+      from = { width: ++this.#held, epoch: this.#limit.epoch, at: now() };
+    };
+    const owe = (value: boolean) => {
+      if (owes !== value) this.#owed += value ? 1 : -1;
+      owes = value;
+    };
+    const give = () => {
+      if (holding) {
+        holding = false;
+        this.#held--;
+        while (this.#waiting.length > 0 && this.#held < this.#limit.limit) this.#waiting.shift()!();
       }
-    }
+      this.pump();
+    };
+    take();
+    return fetch({
+      signal: page.signal,
+      admit: () => {
+        owe(false);
+        if (holding) return undefined;
+        if (this.#room) return void take();
+        return new Promise<void>((resolve, reject) => {
+          const admitted = () => {
+            page.signal.removeEventListener('abort', abort);
+            take();
+            resolve();
+          };
+          const abort = () => {
+            this.#waiting = this.#waiting.filter((w) => w !== admitted);
+            reject(new AbortError('The wait was aborted'));
+          };
+          page.signal.addEventListener('abort', abort, { once: true });
+          this.#waiting.push(admitted);
+        });
+      },
+      onStatus: (status) => {
+        this.#limit.observe({ status, width: from.width, epoch: from.epoch, ms: now() - from.at });
+        owe(status === 429);
+        give();
+      },
+    }).finally(() => {
+      this.#pages.delete(page);
+      owe(false);
+      give();
+    });
   }
 }

@@ -2,7 +2,10 @@
  * The one HTTP layer. ky sends each attempt (and runs the plugins' ky hooks); this file owns the
  * single retry loop around it, a deadline per attempt that covers the headers and the whole body,
  * bounded body reads, one log event per attempt and the translation of every failure into the
- * SDK's error tree. Nothing above this layer retries.
+ * SDK's error tree. Nothing above this layer retries. Every attempt, retries included, first passes
+ * the client's {@link Pacer}: a 429's `Retry-After` pauses all of the client's new requests once
+ * (requests in flight finish; the refused ones retry after it), and an optional request budget
+ * paces them.
  */
 import ky, { type Hooks, isHTTPError, type KyInstance, type Options as KyOptions } from 'ky';
 import { BodyTooLarge, readBody } from './body.js';
@@ -17,6 +20,7 @@ import {
   TimeoutError,
 } from './errors.js';
 import { networkCause } from './network.js';
+import { now, Pacer } from './pacer.js';
 import type { RequestHooks } from './plugins.js';
 import { redactUrl, scrubSecrets } from './redact.js';
 import { IDEMPOTENT_METHODS, isRetryableStatus, retryDelay } from './retry.js';
@@ -70,10 +74,25 @@ export interface TransportSettings {
   showFilterValues?: boolean;
   logger?: Logger;
   hooks?: RequestHooks;
+  /** The client's pacing (Retry-After pause, request budget); a fresh one without a budget if absent. */
+  pacer?: Pacer;
+}
+
+/**
+ * What a caller (the page pool) is told around every attempt of one request: `admit` before it
+ * (the attempt waits for its promise, which the caller rejects on its own abort), then `onStatus`
+ * once, as the attempt's headers arrive, or with 0 when it ended without an answer. Every admitted
+ * attempt gets exactly one `onStatus`, so a place taken in `admit` is always given back.
+ */
+export interface AttemptHooks {
+  /** Resolves when the attempt may be sent; undefined means at once. */
+  admit?: () => Promise<void> | undefined;
+  /** The attempt's status, or 0 when it ended without an answer. */
+  onStatus?: (status: number) => void;
 }
 
 /** One call through the transport. */
-export interface TransportRequest {
+export interface TransportRequest extends AttemptHooks {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS' | 'PATCH';
   /** Path below the API root, already encoded, starting with `/`. */
   path: string;
@@ -81,8 +100,6 @@ export interface TransportRequest {
   json?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
-  /** Told the status of every attempt (the page pool uses it to notice 429s). */
-  onStatus?: (status: number) => void;
 }
 
 // An error answer is read only for its `metadata.error`; more than this is not an error envelope.
@@ -107,6 +124,8 @@ type Outcome =
 export class Transport {
   readonly #settings: TransportSettings;
   readonly #ky: KyInstance;
+  /** When requests may be sent: shared by every request of the client. */
+  readonly pacer: Pacer;
   readonly #hooks: Required<{ [K in keyof RequestHooks]: NonNullable<RequestHooks[K]> }> = {
     beforeRequest: [],
     afterResponse: [],
@@ -116,6 +135,7 @@ export class Transport {
 
   constructor(settings: TransportSettings) {
     this.#settings = settings;
+    this.pacer = settings.pacer ?? new Pacer();
     this.#ky = ky.create({
       // fetch is looked up at call time so that a polyfill or test double installed later is used
       fetch: (input, init) => (settings.fetch ?? globalThis.fetch)(input, init),
@@ -158,12 +178,7 @@ export class Transport {
       input: url,
     };
     for (let attempt = 0; ; attempt++) {
-      if (req.signal?.aborted) throw aborted(info, attempt);
-      const started = now();
-      const outcome = await this.#attempt(call, attempt, attempt >= s.retries);
-      const wait =
-        'error' in outcome && outcome.retry ? retryDelay(attempt + 1, s, outcome.headers) : undefined;
-      this.#log(call, attempt, started, outcome, wait);
+      const [outcome, wait] = await this.#paced(call, attempt);
       if ('value' in outcome) return outcome.value;
       if (wait === undefined) throw outcome.error;
       try {
@@ -176,11 +191,50 @@ export class Transport {
   }
 
   /**
+   * One attempt with its waits: a place from the caller (`admit`), then the client's pacing, then
+   * the send. The caller hears the attempt's status exactly once, whatever happens. Resolves to
+   * how the attempt ended and, when a retry follows, the wait before it.
+   */
+  async #paced(call: Call, attempt: number): Promise<[Outcome, number | undefined]> {
+    const s = this.#settings;
+    const { req, info } = call;
+    if (req.signal?.aborted) throw aborted(info, attempt);
+    let reported = false;
+    const report = (status: number) => {
+      if (reported) return;
+      reported = true;
+      req.onStatus?.(status);
+    };
+    const admitted = req.admit?.();
+    if (admitted) await admitted.catch(() => Promise.reject(aborted(info, attempt)));
+    try {
+      const paced = this.pacer.take(req.signal);
+      if (paced) await paced;
+      if (req.signal?.aborted) throw aborted(info, attempt);
+      const started = now();
+      const outcome = await this.#attempt(call, attempt, attempt >= s.retries, report);
+      const wait =
+        'error' in outcome && outcome.retry ? retryDelay(attempt + 1, s, outcome.headers) : undefined;
+      this.#log(call, attempt, started, outcome, wait);
+      return [outcome, wait];
+    } catch (error) {
+      throw error instanceof AbortError ? aborted(info, attempt) : error;
+    } finally {
+      report(0);
+    }
+  }
+
+  /**
    * Sends one attempt and reads its body, all within the deadline. `final` says no retry may
    * follow. Whatever is not read to the end is cancelled before this returns, which closes the
    * connection of an abandoned attempt at once.
    */
-  async #attempt(call: Call, attempt: number, final: boolean): Promise<Outcome> {
+  async #attempt(
+    call: Call,
+    attempt: number,
+    final: boolean,
+    report: (status: number) => void,
+  ): Promise<Outcome> {
     const s = this.#settings;
     const { req, info } = call;
     const errorInfo: RequestInfo = { ...info, attempts: attempt + 1 };
@@ -228,7 +282,12 @@ export class Transport {
         response = error.response;
       }
       status = response.status;
-      req.onStatus?.(status);
+      if (status === 429 && !final && response.headers.has('retry-after')) {
+        // The server said how long it wants quiet: the whole client holds its new requests, once,
+        // from before anyone hears of this answer (the pool would otherwise fill the gap at once).
+        this.pacer.pause(retryDelay(attempt + 1, s, response.headers));
+      }
+      report(status);
 
       if (!response.ok) {
         if (!final && isRetryableStatus(status, call.idempotent)) {
@@ -396,5 +455,3 @@ function connectionError(
 function isRecord(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
-
-const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());

@@ -4,6 +4,7 @@
  * came back carries the id asked for.
  */
 import * as v from 'valibot';
+import { defaultMaxConcurrency } from '../core/config.js';
 import type { ClientContext } from '../core/context.js';
 import { ConfigurationError, NotFoundError, ResponseValidationError } from '../core/errors.js';
 import {
@@ -14,7 +15,7 @@ import {
   renderSort,
   type SortInput,
 } from '../core/filters.js';
-import { type FetchedPage, type PageFetcher, Paginator } from '../core/pagination.js';
+import { type FetchedPage, type PageFetcher, Paginator, type PaginatorOptions } from '../core/pagination.js';
 import { type AnySchema, parseResponse } from '../core/schema.js';
 import { checkPageSize, checkPositiveInteger, pathSegment } from '../core/validate.js';
 import { PaginationSchema } from './fields.js';
@@ -39,8 +40,15 @@ export interface ListOptions<F extends string = string> {
   sort?: SortInput<F> | readonly SortInput<F>[];
   /** Items per page, 1..500 (default: the client's `pageSize`, 500). */
   pageSize?: number;
-  /** Pages fetched at once (default: the client's `concurrency`, 8). */
+  /** Requests in flight at the start of the listing (default: the client's `concurrency`, 8). */
   concurrency?: number;
+  /**
+   * The most requests in flight the listing may grow to while the server's latency holds and no
+   * 429 comes (default: the client's `maxConcurrency`; when this listing sets its own
+   * `concurrency`, twice that, at most 16).
+   * @example client.records.list('MYSTUDY', { concurrency: 4, maxConcurrency: 12 })
+   */
+  maxConcurrency?: number;
   /** Aborts the listing. */
   signal?: AbortSignal;
 }
@@ -98,6 +106,12 @@ export function listPath<T>(
 ): Paginator<T> {
   const size = checkPageSize(options.pageSize ?? ctx.pageSize);
   const concurrency = checkPositiveInteger(options.concurrency ?? ctx.concurrency, 'concurrency');
+  const maxConcurrency = checkPositiveInteger(
+    options.maxConcurrency ??
+      (options.concurrency === undefined ? ctx.maxConcurrency : defaultMaxConcurrency(concurrency)),
+    'maxConcurrency (at least concurrency)',
+    concurrency,
+  );
   const sort = renderSort(options.sort);
   const parts = expandIn(options.filter);
   if (parts) {
@@ -106,13 +120,19 @@ export function listPath<T>(
     const order = sort.some((key) => key.startsWith(`${spec.idField},`))
       ? sort
       : [...sort, `${spec.idField},asc`];
-    const share = Math.max(1, Math.floor(concurrency / Math.max(1, parts.length)));
+    const share = (n: number) => Math.max(1, Math.floor(n / Math.max(1, parts.length)));
     const listings = parts.map((filter) =>
       listPath(
         ctx,
         path,
         spec,
-        { ...options, filter, sort: order, concurrency: share },
+        {
+          ...options,
+          filter,
+          sort: order,
+          concurrency: share(concurrency),
+          maxConcurrency: Math.max(share(concurrency), share(maxConcurrency)),
+        },
         extra,
         recordDataFilter,
       ),
@@ -123,7 +143,7 @@ export function listPath<T>(
   const dataFilter = renderFilter(recordDataFilter, { param: 'recordDataFilter', allowContains: true });
   const envelope = ctx.validate ? envelopeOf(spec.schema) : LOOSE_ENVELOPE;
 
-  const fetchPage: PageFetcher<T> = async (page, { signal, onStatus }): Promise<FetchedPage<T>> => {
+  const fetchPage: PageFetcher<T> = async (page, { signal, admit, onStatus }): Promise<FetchedPage<T>> => {
     const params = new URLSearchParams();
     params.set('page', String(page));
     params.set('size', String(size));
@@ -131,7 +151,14 @@ export function listPath<T>(
     if (filter !== undefined) params.set('filter', filter);
     if (dataFilter !== undefined) params.set('recordDataFilter', dataFilter);
     for (const [key, value] of Object.entries(extra)) if (value !== undefined) params.set(key, value);
-    const body = await ctx.transport.request({ method: 'GET', path, searchParams: params, signal, onStatus });
+    const body = await ctx.transport.request({
+      method: 'GET',
+      path,
+      searchParams: params,
+      signal,
+      admit,
+      onStatus,
+    });
     const info = { method: 'GET', url: ctx.transport.apiRoot + path };
     const parsed = parseResponse(envelope, body, `${spec.noun} page ${page}`, info) as {
       data: T[];
@@ -143,7 +170,7 @@ export function listPath<T>(
       totalElements: parsed.pagination.totalElements,
     };
   };
-  const paginatorOptions: { concurrency: number; signal?: AbortSignal } = { concurrency };
+  const paginatorOptions: PaginatorOptions = { concurrency, maxConcurrency };
   if (options.signal) paginatorOptions.signal = options.signal;
   return new Paginator(fetchPage, paginatorOptions);
 }

@@ -45,6 +45,22 @@ describe('client configuration', () => {
     expect(() => new Imednet({ apiKey: 'a', securityKey: 'b', timeout: 0 })).toThrow(/timeout/);
   });
 
+  it('lets listings grow to twice their concurrency by default, at most 16, never below it', () => {
+    const max = (options: object) =>
+      new Imednet({ apiKey: 'a', securityKey: 'b', ...options }).context.maxConcurrency;
+    expect(max({})).toBe(16);
+    expect(max({ concurrency: 1 })).toBe(2);
+    expect(max({ concurrency: 4 })).toBe(8);
+    expect(max({ concurrency: 12 })).toBe(16);
+    expect(max({ concurrency: 24 })).toBe(24);
+    expect(max({ concurrency: 4, maxConcurrency: 32 })).toBe(32);
+    expect(() => max({ concurrency: 8, maxConcurrency: 4 })).toThrow(
+      /maxConcurrency \(at least concurrency\)/,
+    );
+    const client = new Imednet({ apiKey: 'a', securityKey: 'b' });
+    expect(() => client.sites.list('S', { concurrency: 8, maxConcurrency: 2 })).toThrow(ConfigurationError);
+  });
+
   it('keeps credentials out of JSON.stringify and util.inspect of the client', async () => {
     const { inspect } = await import('node:util');
     const client = new Imednet({ apiKey: 'key-AAAA-1111', securityKey: 'sec-BBBB-2222' });

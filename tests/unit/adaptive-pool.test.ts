@@ -1,0 +1,121 @@
+/**
+ * The page pool against a mock server with a hard cap on requests in flight (429 + Retry-After
+ * beyond it). Everything is judged by counts and order, from the mock's own log and in-flight
+ * tracking; the one time comparison is a lower bound (nothing may be sent during a pause).
+ */
+import { describe, expect, it } from 'vitest';
+import { Imednet } from '../../src/client.js';
+import type { ImednetOptions } from '../../src/core/config.js';
+import { now } from '../../src/core/pacer.js';
+import {
+  createFakeStudy,
+  createMockApi,
+  DEFAULT_API_KEY,
+  DEFAULT_SECURITY_KEY,
+  type FaultOptions,
+} from '../../src/testing/index.js';
+
+const study = createFakeStudy({ studyKey: 'DEMO', records: 1000 });
+const expectedIds = Array.from(study.records.headers(), (h) => h.recordId);
+
+/** A client whose fetch is the mock itself; every send is logged with the client's clock. */
+function setup(
+  faults: FaultOptions,
+  options: Partial<ImednetOptions> = {},
+  onEvent: (status: number | undefined, client: Imednet) => void = () => undefined,
+) {
+  const api = createMockApi(study, { faults });
+  const sends: number[] = [];
+  const events: Array<{ status?: number; at: number }> = [];
+  const client = new Imednet({
+    apiKey: DEFAULT_API_KEY,
+    securityKey: DEFAULT_SECURITY_KEY,
+    baseUrl: 'https://edc.test.example',
+    backoffFactor: 1,
+    fetch: (input, init) => {
+      sends.push(now());
+      return api.handle(new Request(input, init));
+    },
+    logger: (event) => {
+      events.push({ ...(event.status ? { status: event.status } : {}), at: now() });
+      onEvent(event.status, client);
+    },
+    ...options,
+  });
+  const records = api.requests.filter.bind(api.requests);
+  const pageOf = (search: string) => Number(new URLSearchParams(search).get('page'));
+  return { api, client, sends, events, pageOf, refused: () => records((r) => r.status === 429) };
+}
+
+describe('adaptive page pool against a server capped at 12 requests in flight', () => {
+  it('grows from 8 to the cap and stays there: at most 2 % of requests answered 429 over 200 pages', async () => {
+    const { api, client, refused } = setup(
+      { latencyMs: 20, maxInFlight: { limit: 12, retryAfter: 0.2 } },
+      { concurrency: 8, maxConcurrency: 32 },
+    );
+    const ids: number[] = [];
+    const listing = client.records.list('DEMO', { pageSize: 5 });
+    for await (const record of listing) ids.push(record.recordId!);
+    expect(ids).toEqual(expectedIds);
+    const pages = new Set(api.requests.map((r) => r.search)).size;
+    expect(pages).toBe(200);
+    expect(refused().length).toBeLessThanOrEqual(0.02 * api.requests.length);
+    // It did grow beyond its starting width: the server worked on 12 at once.
+    const accepted = api.requests.filter((r) => r.status === 200);
+    expect(Math.max(...accepted.map((r) => r.inFlight))).toBe(12);
+  });
+
+  it('from above: 32 at once against the cap is one congestion event, after which nothing is refused', async () => {
+    const { api, client, refused, pageOf } = setup(
+      { latencyMs: 20, maxInFlight: { limit: 12, retryAfter: 0.05 } },
+      { concurrency: 32, maxConcurrency: 32 },
+    );
+    const ids: number[] = [];
+    for await (const record of client.records.list('DEMO', { pageSize: 16 })) ids.push(record.recordId!);
+    expect(ids).toEqual(expectedIds);
+    // Page 0 alone, then 32 pages at once: the 20 beyond the cap are refused.
+    expect(refused().length).toBeLessThanOrEqual(20);
+    expect(refused().length).toBeGreaterThan(0);
+    const seen = new Set<number>();
+    const firstRetry = api.requests.findIndex((r) => {
+      const page = pageOf(r.search);
+      if (seen.has(page)) return true;
+      seen.add(page);
+      return false;
+    });
+    const lastRefused = api.requests.findLastIndex((r) => r.status === 429);
+    expect(firstRetry).toBeGreaterThan(0);
+    // Every refusal came from the first burst: the retries and every later page fit under the cap.
+    expect(lastRefused).toBeLessThan(firstRetry);
+    // The refused pages went again before any page that had not been sent yet.
+    const refusedPages = new Set(refused().map((r) => pageOf(r.search)));
+    const after = api.requests.slice(firstRetry, firstRetry + refusedPages.size).map((r) => pageOf(r.search));
+    expect(new Set(after)).toEqual(refusedPages);
+  });
+
+  it('N simultaneous 429s are one pause for the whole client: nothing is sent while it lasts', async () => {
+    const pauseMs = 300;
+    let other: Promise<unknown> | undefined;
+    // Another request of the same client, asked for 50 ms into the pause, waits too.
+    const site = study.sites[0]!;
+    const { api, client, sends, events, refused } = setup(
+      { latencyMs: 20, maxInFlight: { limit: 12, retryAfter: pauseMs / 1000 } },
+      { concurrency: 32, maxConcurrency: 32 },
+      (status, self) => {
+        if (status !== 429 || other) return;
+        other = new Promise((resolve) => setTimeout(resolve, 50)).then(() =>
+          self.sites.get('DEMO', site.siteId!),
+        );
+      },
+    );
+    await client.records.list('DEMO', { pageSize: 16 }).toArray();
+    await other;
+    expect(refused().length).toBeGreaterThan(1);
+    // By the time the logger hears of the first 429 the pause is set; a request that had already
+    // passed the gate may still reach fetch in the same moment, hence the small margin.
+    const paused = events.find((e) => e.status === 429)!.at;
+    const during = sends.filter((at) => at > paused + 20 && at < paused + pauseMs - 2);
+    expect(during).toEqual([]);
+    expect(api.requests.some((r) => r.path.endsWith('/sites'))).toBe(true);
+  });
+});
