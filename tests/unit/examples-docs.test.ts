@@ -281,8 +281,9 @@ function exportsOf(modules: string[]): Map<string, Exports> {
 // The JSDoc examples are fragments. Each may use the names its own module exports and any name the
 // package exports (imported for it here); the `client`, `apiKey` and `securityKey` of the README (a
 // client with the sync plugin, since the cache's examples use `client.cache`); and the placeholders
-// below, which stand for what the reader brings. An option's or a type's example may instead be a
-// value of it. They are type-checked, not run (several are for Bun, Workers or a browser).
+// below, which stand for what the reader brings. A type's example may instead be a value of it, an
+// option's a value of the option or of the options object. They are type-checked, not run (several
+// are for Bun, Workers or a browser).
 const JSDOC_GLOBALS = `import type { Imednet, Plugin } from '${join(ROOT, 'src/index.js')}';
 import type { SyncCache } from '${join(ROOT, 'src/plugins/sync/index.js')}';
 import type { StorageAdapter } from '${join(ROOT, 'src/storage/index.js')}';
@@ -321,7 +322,7 @@ describe('the @example blocks of src/', async () => {
   const examples = await jsdocExamples();
   const work = join(WORK, 'jsdoc');
 
-  it('compile, each as statements or as a value of the option it documents', async () => {
+  it('compile, each as statements or as a value of the type or option it documents', async () => {
     expect(examples.length).toBeGreaterThan(30);
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
@@ -366,10 +367,15 @@ describe('the @example blocks of src/', async () => {
       );
       const bodies = [`${code}\n`];
       const option = example.option;
-      if (option) {
-        const type = option.property === undefined ? 'Owner' : `Owner['${option.property}']`;
+      // A property's example may show the property's value or the object that holds it.
+      const types = !option
+        ? []
+        : option.property === undefined
+          ? ['Owner']
+          : [`Owner['${option.property}']`, 'Partial<Owner>'];
+      for (const type of types) {
         bodies.push(
-          `import type { ${option.owner} as Owner } from '${example.module}';\nconst value: ${type} = (\n${code}\n);\nvoid value;\n`,
+          `import type { ${option?.owner} as Owner } from '${example.module}';\nconst value: ${type} = (\n${code}\n);\nvoid value;\n`,
         );
       }
       for (const [v, body] of bodies.entries()) {
