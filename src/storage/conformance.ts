@@ -539,6 +539,49 @@ const CASES: Array<[string, CaseBody]> = [
     },
   ],
   [
+    'writeLocked writes all or nothing, only while its owner holds the lock, and extends the lock',
+    async (s) => {
+      if (!s.capabilities.locks) {
+        if (s.writeLocked) fail('capabilities.locks is false but writeLocked is present');
+        return;
+      }
+      const { tryLock, writeLocked, unlock } = s;
+      if (!tryLock || !writeLocked || !unlock) fail('capabilities.locks is true but writeLocked is missing');
+      const take = tryLock.bind(s);
+      const write = (name: string, owner: string, ops: StorageOperation[]) =>
+        writeLocked.call(s, { name, owner, ttlMs: 60_000 }, ops);
+      const put = (key: string, value: unknown): StorageOperation => ({
+        type: 'put',
+        collection: 'w',
+        key,
+        value,
+      });
+      equal(await write('never', 'A', [put('a', 0)]), false, 'no write under a lock nobody holds');
+      equal(await take('held', 'A', 60_000), true, 'A takes a lock');
+      equal(await write('held', 'A', [put('a', 1), put('b', 1)]), true, 'A writes under its lock');
+      equal(
+        await write('held', 'B', [put('a', 2), { type: 'delete', collection: 'w', key: 'b' }]),
+        false,
+        'B may not',
+      );
+      equal(await s.getMany('w', ['a', 'b']), [1, 1], 'and wrote nothing');
+      // Past its expiry, but nobody took it: still A's, and the write extends it.
+      equal(await take('stalled', 'A', 30), true, 'A takes a short lock');
+      await sleep(80);
+      equal(await write('stalled', 'A', [put('c', 1)]), true, 'A writes under its expired lock nobody took');
+      equal(await take('stalled', 'B', 60_000), false, 'which the write extended');
+      // Taken over after expiry, or released: A writes nothing.
+      equal(await take('lost', 'A', 30), true, 'A takes another short lock');
+      await sleep(80);
+      equal(await take('lost', 'B', 60_000), true, 'B takes it over once expired');
+      equal(await write('lost', 'A', [put('d', 1)]), false, 'A may not write under a lock B took over');
+      await unlock.call(s, 'lost', 'B');
+      equal(await write('lost', 'A', [put('d', 1)]), false, 'nor under one B took and released');
+      equal(await s.get('w', 'd'), undefined, 'nothing of those writes landed');
+      equal(await s.count('w'), 3, 'only the writes under a held lock');
+    },
+  ],
+  [
     'after close(), every call fails with an error that says the store is closed',
     async (s) => {
       await s.putMany('items', [['k', 1]]);

@@ -25,8 +25,8 @@ import { prefixEndByCodeUnit } from './keys.js';
 import { Lifecycle } from './lifecycle.js';
 import { importOptional } from './optional.js';
 import { batchSizeOf, lockExpiry } from './options.js';
-import type { ScanOptions, StorageAdapter, StorageOperation } from './types.js';
-import { decodeValue, encodeValue } from './values.js';
+import type { HeldStoreLock, ScanOptions, StorageAdapter, StorageOperation } from './types.js';
+import { decodeValue, encodePuts, encodeValue } from './values.js';
 
 /**
  * The part of the `idb` package this adapter calls: `wrap`, which turns the open request into a
@@ -173,18 +173,44 @@ export function indexedDbStorage(options: IndexedDbStorageOptions = {}): Storage
     },
 
     async write(operations: readonly StorageOperation[]) {
-      const texts = operations.map((op) =>
-        op.type === 'put' ? encodeValue(op.collection, op.key, op.value) : undefined,
-      );
+      const texts = encodePuts(operations);
       const { db, KeyRange } = await connection();
       // One readwrite transaction over every collection: IndexedDB applies all of it or none of it.
-      await readwrite(db, ENTRIES, (store, requests) => {
-        operations.forEach((op, i) => {
-          if (op.type === 'put') requests.push(store.put(texts[i]!, [op.collection, op.key]));
-          else if (op.type === 'delete') requests.push(store.delete([op.collection, op.key]));
-          else requests.push(store.delete(collectionRange(KeyRange, op.collection)));
-        });
-      });
+      await readwrite(db, ENTRIES, (store, requests) => queue(store, KeyRange, operations, texts, requests));
+    },
+
+    async writeLocked(lock: HeldStoreLock, operations: readonly StorageOperation[]) {
+      const texts = encodePuts(operations);
+      const expires = lockExpiry(lock.ttlMs);
+      const { db, KeyRange } = await connection();
+      // The lock row and the entries in one transaction: the check and the write cannot be split.
+      const tx = db.transaction([ENTRIES, LOCKS], 'readwrite');
+      const locksStore = tx.objectStore(LOCKS);
+      const apply = async (): Promise<boolean> => {
+        const row = (await locksStore.get(lock.name)) as LockRow | undefined;
+        if (row?.owner !== lock.owner) {
+          tx.abort();
+          return false;
+        }
+        const requests: Array<Promise<unknown>> = [
+          locksStore.put({ owner: lock.owner, expires } satisfies LockRow, lock.name),
+        ];
+        queue(tx.objectStore(ENTRIES) as unknown as WriteStore, KeyRange, operations, texts, requests);
+        await Promise.all(requests);
+        return true;
+      };
+      const [applied] = await Promise.all([
+        apply(),
+        tx.done.then(
+          () => true,
+          (error: unknown) => {
+            // An abort of our own (not the owner) is the answer false, not a failure.
+            if ((error as { name?: string })?.name === 'AbortError') return false;
+            throw error;
+          },
+        ),
+      ]);
+      return applied;
     },
 
     async clear(collection?: string) {
@@ -309,6 +335,21 @@ function mismatch(cause: unknown): ConfigurationError {
       '(`new IDBFactory()`), or pass an `idb` module whose wrap() handles your factory.',
     cause === undefined ? undefined : { cause },
   );
+}
+
+/** Queues `operations` into a readwrite transaction's entries store. */
+function queue(
+  store: WriteStore,
+  KeyRange: typeof IDBKeyRange,
+  operations: readonly StorageOperation[],
+  texts: readonly (string | undefined)[],
+  requests: Array<Promise<unknown>>,
+): void {
+  operations.forEach((op, i) => {
+    if (op.type === 'put') requests.push(store.put(texts[i]!, [op.collection, op.key]));
+    else if (op.type === 'delete') requests.push(store.delete([op.collection, op.key]));
+    else requests.push(store.delete(collectionRange(KeyRange, op.collection)));
+  });
 }
 
 function collectionRange(KeyRange: typeof IDBKeyRange, collection: string): IDBKeyRange {

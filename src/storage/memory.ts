@@ -1,7 +1,7 @@
 import { Lifecycle } from './lifecycle.js';
 import { batchSizeOf, lockExpiry } from './options.js';
-import type { ScanOptions, StorageAdapter, StorageOperation } from './types.js';
-import { decodeValue, encodeValue } from './values.js';
+import type { HeldStoreLock, ScanOptions, StorageAdapter, StorageOperation } from './types.js';
+import { decodeValue, encodePuts, encodeValue } from './values.js';
 
 /** Options of {@link memoryStorage}. */
 export interface MemoryStorageOptions {
@@ -64,6 +64,15 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StorageAdapte
     // Emptying the old map (not just dropping it) makes running scans skip the cleared entries.
     table.values.clear();
     tables.delete(collection);
+  };
+
+  // Applying is synchronous, so no other call can observe a half-applied write.
+  const apply = (operations: readonly StorageOperation[], texts: readonly (string | undefined)[]): void => {
+    operations.forEach((op, i) => {
+      if (op.type === 'put') put(op.collection, op.key, texts[i]!);
+      else if (op.type === 'delete') remove(op.collection, op.key);
+      else clearCollection(op.collection);
+    });
   };
 
   return {
@@ -129,15 +138,18 @@ export function memoryStorage(options: MemoryStorageOptions = {}): StorageAdapte
 
     async write(operations: readonly StorageOperation[]) {
       lifecycle.check();
-      const texts = operations.map((op) =>
-        op.type === 'put' ? encodeValue(op.collection, op.key, op.value) : undefined,
-      );
-      // Applying is synchronous, so no other call can observe a half-applied write.
-      operations.forEach((op, i) => {
-        if (op.type === 'put') put(op.collection, op.key, texts[i]!);
-        else if (op.type === 'delete') remove(op.collection, op.key);
-        else clearCollection(op.collection);
-      });
+      apply(operations, encodePuts(operations));
+    },
+
+    async writeLocked(lock: HeldStoreLock, operations: readonly StorageOperation[]) {
+      lifecycle.check();
+      const expires = lockExpiry(lock.ttlMs);
+      const texts = encodePuts(operations);
+      const held = locks.get(lock.name);
+      if (held?.owner !== lock.owner) return false;
+      held.expires = expires;
+      apply(operations, texts);
+      return true;
     },
 
     async clear(collection?: string) {

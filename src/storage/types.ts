@@ -36,6 +36,16 @@ export interface StorageCapabilities {
   originScoped: boolean;
 }
 
+/** A store lock as its holder names it, for {@link StorageAdapter.writeLocked}. */
+export interface HeldStoreLock {
+  /** The lock's name. */
+  name: string;
+  /** The holder's owner id (the one it took the lock with). */
+  owner: string;
+  /** How long the lock lasts from this write on, in ms. */
+  ttlMs: number;
+}
+
 /** A storage backend. Every method is async; values are JSON-compatible. */
 export interface StorageAdapter {
   /** Adapter name for messages, e.g. `memory`, `indexeddb`, `sqlite:better-sqlite3`. */
@@ -72,6 +82,14 @@ export interface StorageAdapter {
    * Present when `capabilities.locks` is true.
    */
   renewLock?(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Like `write`, but in the same atomic unit first checks that `lock.owner` still holds the named
+   * lock (even past its expiry, as `renewLock` does) and extends it by `lock.ttlMs`; when it does
+   * not, nothing is written and the promise resolves false. This is the fencing that keeps a writer
+   * whose lock was taken over between its last check and its write from writing at all.
+   * Present when `capabilities.locks` is true.
+   */
+  writeLocked?(lock: HeldStoreLock, operations: readonly StorageOperation[]): Promise<boolean>;
   /** Releases the named lock if `owner` holds it. */
   unlock?(name: string, owner: string): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../core/errors.js';
+import type { StorageOperation } from './types.js';
 
 /**
  * Every adapter stores a value as its JSON text, so all of them agree on what survives a round trip
@@ -28,6 +29,13 @@ export function encodeValue(collection: string, key: string, value: unknown): st
     );
   }
   return text;
+}
+
+/** Every put's JSON text (undefined for the other operations), so a bad value fails before anything is applied. */
+export function encodePuts(operations: readonly StorageOperation[]): (string | undefined)[] {
+  return operations.map((op) =>
+    op.type === 'put' ? encodeValue(op.collection, op.key, op.value) : undefined,
+  );
 }
 
 /** The value back from its stored JSON text. */

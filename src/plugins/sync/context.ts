@@ -57,10 +57,9 @@ export class SyncContext {
     return out;
   }
 
-  /** Writes `ops` atomically, after checking that this run still holds the writer lock. */
+  /** Writes `ops` atomically, as long as this run still holds the writer lock (see {@link HeldLock.write}). */
   async commit(lock: HeldLock, ops: readonly StorageOperation[]): Promise<void> {
-    await lock.check();
-    await this.storage.write(ops);
+    await lock.write(ops);
   }
 
   /**
@@ -73,9 +72,8 @@ export class SyncContext {
       return await fn();
     } catch (error) {
       try {
-        await lock.verify();
         const current = await this.ledger.get(studyKey, stream);
-        await this.storage.write([this.ledger.op({ ...current, status: 'failed', error: errorInfo(error) })]);
+        await lock.write([this.ledger.op({ ...current, status: 'failed', error: errorInfo(error) })], true);
       } catch {
         // The lock is gone or the store failed; the original error is what the caller needs.
       }

@@ -3,14 +3,15 @@
  * - an in-realm queue per storage adapter, so writers in one process or page never race at all;
  * - the Web Locks API (`navigator.locks`) where the host has it: browser tabs and workers of one origin,
  *   released at once when a tab closes;
- * - a lock kept in the store itself (`tryLock`/`renewLock`/`unlock`) when the adapter is shared between
- *   processes (SQLite files; IndexedDB where there are no Web Locks), renewed by a heartbeat and
- *   checked before every write, so a holder whose lock was taken over stops instead of interleaving
- *   its writes with the next one's (and runs again once the lock is back).
+ * - a lock kept in the store itself (`tryLock`/`renewLock`/`writeLocked`/`unlock`) when the adapter is
+ *   shared between processes (SQLite files; IndexedDB where there are no Web Locks), renewed by a
+ *   heartbeat and confirmed by the store inside every write, so a holder whose lock was taken over
+ *   writes nothing more and stops instead of interleaving its writes with the next one's (and runs
+ *   again once the lock is back).
  * Readers take no lock.
  */
 import { AbortError, ConfigurationError } from '../../core/errors.js';
-import type { StorageAdapter } from '../../storage/types.js';
+import type { StorageAdapter, StorageOperation } from '../../storage/types.js';
 import { LockLostError, LockTimeoutError } from './errors.js';
 
 /** Which cross-context lock to take on top of the in-realm queue. */
@@ -40,10 +41,12 @@ export interface HeldLock {
    */
   check(): Promise<void>;
   /**
-   * Like `check` but without looking at the abort signal: for the write that records why a run
-   * stopped (an aborted run still records its abort), which must not land once the lock is lost.
+   * Checks like `check`, then writes `operations` atomically. Under a store lock whose adapter has
+   * `writeLocked`, the store itself confirms in the same atomic write that this run still holds the
+   * lock, so a run whose lock was taken over between its check and its write writes nothing.
+   * `afterAbort` skips the abort check, for the write that records why a run stopped.
    */
-  verify(): Promise<void>;
+  write(operations: readonly StorageOperation[], afterAbort?: boolean): Promise<void>;
 }
 
 interface WebLockManager {
@@ -178,12 +181,22 @@ async function withStoreLock<T>(
     if (!lost && Date.now() - renewedAt >= ttlMs) lost = true;
     if (lost) throw new LockLostError(name);
   };
+  const writeLocked = storage.writeLocked?.bind(storage);
   const held: HeldLock = {
     async check() {
       if (signal?.aborted) throw aborted(signal, 'The sync');
       await verify();
     },
-    verify,
+    async write(operations, afterAbort = false) {
+      if (!afterAbort && signal?.aborted) throw aborted(signal, 'The sync');
+      await verify();
+      if (!writeLocked) return storage.write(operations);
+      if (!(await writeLocked({ name, owner, ttlMs }, operations))) {
+        lost = true;
+        throw new LockLostError(name);
+      }
+      renewedAt = Date.now();
+    },
   };
   try {
     return await fn(held);
@@ -195,12 +208,15 @@ async function withStoreLock<T>(
   }
 }
 
-function signalOnly(signal: AbortSignal | undefined): HeldLock {
+function signalOnly(storage: StorageAdapter, signal: AbortSignal | undefined): HeldLock {
   return {
     async check() {
       if (signal?.aborted) throw aborted(signal, 'The sync');
     },
-    async verify() {},
+    async write(operations, afterAbort = false) {
+      if (!afterAbort && signal?.aborted) throw aborted(signal, 'The sync');
+      await storage.write(operations);
+    },
   };
 }
 
@@ -235,7 +251,7 @@ export async function withWriterLock<T>(
   }
 
   const inner = async (): Promise<T> => {
-    if (!useStore) return fn(signalOnly(signal));
+    if (!useStore) return fn(signalOnly(storage, signal));
     // A run that lost its lock to a takeover runs again once it has the lock back: what it
     // committed stays, and the next run starts from the ledger as the other writer left it.
     for (let run = 0; ; run++) {

@@ -22,7 +22,13 @@ import { ConfigurationError } from '../../core/errors.js';
 import { hasLoneSurrogate, prefixEndByCodePoint } from '../keys.js';
 import { Lifecycle } from '../lifecycle.js';
 import { batchSizeOf, lockExpiry } from '../options.js';
-import type { ScanOptions, StorageAdapter, StorageCapabilities, StorageOperation } from '../types.js';
+import type {
+  HeldStoreLock,
+  ScanOptions,
+  StorageAdapter,
+  StorageCapabilities,
+  StorageOperation,
+} from '../types.js';
 import { decodeValue, encodeValue } from '../values.js';
 import type { SqlExecutor, SqlStatement, SqlValue } from './executor.js';
 
@@ -76,8 +82,10 @@ export function sqliteStorage(source: SqlExecutorSource, options: SqliteStorageO
     return opening;
   };
 
-  const apply = async (operations: readonly StorageOperation[]): Promise<void> => {
-    const planned = plan(operations, sql); // serialises every value before touching the database
+  // plan() serialises every value before anything reaches the database.
+  const apply = (operations: readonly StorageOperation[]): Promise<void> => execute(plan(operations, sql));
+
+  const execute = async (planned: readonly SqlStatement[]): Promise<void> => {
     if (planned.length === 0) return;
     const ex = await executor();
     if (ex.transaction) {
@@ -203,6 +211,25 @@ export function sqliteStorage(source: SqlExecutorSource, options: SqliteStorageO
       return row !== undefined;
     },
 
+    async writeLocked(lock: HeldStoreLock, operations: readonly StorageOperation[]) {
+      lifecycle.check();
+      const expires = lockExpiry(lock.ttlMs);
+      const planned = plan(operations, sql);
+      try {
+        // The guard fails (and rolls the whole write back) unless the owner still holds the lock.
+        await execute([
+          { sql: sql.assertOwner, params: [lock.name, lock.name, lock.owner] },
+          { sql: sql.extend, params: [expires, lock.name, lock.owner] },
+          ...planned,
+        ]);
+        return true;
+      } catch (error) {
+        const row = await (await executor()).get<{ owner: string }>(sql.owner, [lock.name]);
+        if (row?.owner !== lock.owner) return false;
+        throw error;
+      }
+    },
+
     async renewLock(lockName: string, owner: string, ttlMs: number) {
       const expires = lockExpiry(ttlMs);
       const row = await (await executor()).get(sql.renew, [expires, lockName, owner]);
@@ -249,6 +276,11 @@ function statements(kv: string, locks: string) {
       `SET owner = excluded.owner, expires = excluded.expires ` +
       `WHERE ${locks}.owner = excluded.owner OR ${locks}.expires <= ? RETURNING owner`,
     renew: `UPDATE ${locks} SET expires = ? WHERE name = ? AND owner = ? RETURNING owner`,
+    extend: `UPDATE ${locks} SET expires = ? WHERE name = ? AND owner = ?`,
+    owner: `SELECT owner FROM ${locks} WHERE name = ?`,
+    // Inserts nothing while the owner holds the lock; otherwise tries to insert a row that breaks a
+    // constraint (NULL owner, or a name already taken), which fails the statement and so the write.
+    assertOwner: `INSERT INTO ${locks} (name, owner, expires) SELECT ?, NULL, 0 WHERE NOT EXISTS (SELECT 1 FROM ${locks} WHERE name = ? AND owner = ?)`,
     unlock: `DELETE FROM ${locks} WHERE name = ? AND owner = ?`,
   };
 }

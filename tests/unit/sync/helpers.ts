@@ -129,23 +129,33 @@ export function liveIds(study: FakeStudy): number[] {
 }
 
 /**
- * `inner` whose writes can be made to fail: after `failWrite(n)`, the n-th `write()` from then on
- * rejects (as a full disk would); `failWrite(0)` disarms it.
+ * `inner` whose writes can be made to fail: after `failWrite(n)`, the n-th `write()` or
+ * `writeLocked()` from then on rejects (as a full disk would); `failWrite(0)` disarms it.
  */
 export function failingWrites(inner: StorageAdapter): {
   storage: StorageAdapter;
   failWrite(n: number): void;
 } {
   let left = 0;
+  const refuse = () => {
+    if (left > 0 && --left === 0) throw new Error('the store refused this write (test)');
+  };
   const storage: StorageAdapter = {
     ...inner,
     name: inner.name,
     capabilities: inner.capabilities,
     async write(operations) {
-      if (left > 0 && --left === 0) throw new Error('the store refused this write (test)');
+      refuse();
       return inner.write(operations);
     },
   };
+  const writeLocked = inner.writeLocked?.bind(inner);
+  if (writeLocked) {
+    storage.writeLocked = async (lock, operations) => {
+      refuse();
+      return writeLocked(lock, operations);
+    };
+  }
   return {
     storage,
     failWrite(n: number) {

@@ -34,7 +34,7 @@ function expectNoInterleaving(events: readonly (SyncProgressEvent & { who: strin
   }
 }
 
-/** `inner` whose store lock another writer can take at any moment: then every tryLock and renewLock is refused. */
+/** `inner` whose store lock another writer can take at any moment: then every tryLock, renewLock and writeLocked is refused. */
 function stealable(inner: StorageAdapter): { storage: StorageAdapter; steal(): void } {
   let stolen = false;
   const storage: StorageAdapter = {
@@ -43,6 +43,7 @@ function stealable(inner: StorageAdapter): { storage: StorageAdapter; steal(): v
     capabilities: inner.capabilities,
     tryLock: async (name, owner, ttl) => (stolen ? false : inner.tryLock!(name, owner, ttl)),
     renewLock: async (name, owner, ttl) => (stolen ? false : inner.renewLock!(name, owner, ttl)),
+    writeLocked: async (lock, operations) => (stolen ? false : inner.writeLocked!(lock, operations)),
   };
   return {
     storage,
@@ -332,6 +333,57 @@ describe('one writer per study', () => {
       await s1.close();
       await s2.close();
     }
+  });
+
+  it('a writer whose lock is taken over between its check and its write writes nothing', async () => {
+    const inner = memoryStorage();
+    const name = 'imednet-sync:DEMO';
+    // From the third write on, the writer freezes inside the write (its renewals too) until its
+    // lock has expired and another writer has taken it.
+    let writes = 0;
+    let frozen: Promise<void> | undefined;
+    let thiefTookIt = false;
+    const afterThaw =
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        await frozen;
+        return fn(...args);
+      };
+    const freezeOnThirdWrite = () => {
+      if (++writes !== 3) return;
+      frozen = new Promise((resolve) => setTimeout(resolve, 300)).then(async () => {
+        thiefTookIt = await inner.tryLock!(name, 'another writer', 60_000);
+      });
+    };
+    const storage: StorageAdapter = {
+      ...inner,
+      name: inner.name,
+      capabilities: inner.capabilities,
+      tryLock: afterThaw(inner.tryLock!.bind(inner)),
+      renewLock: afterThaw(inner.renewLock!.bind(inner)),
+      write: async (ops) => {
+        freezeOnThirdWrite();
+        await frozen;
+        return inner.write(ops);
+      },
+      writeLocked: async (lock, ops) => {
+        freezeOnThirdWrite();
+        await frozen;
+        return inner.writeLocked!(lock, ops);
+      },
+    };
+    const { client } = setup(
+      storage,
+      { records: 3000 },
+      {},
+      { batchSize: 500, lock: { mode: 'store', ttlMs: 100, timeoutMs: 300 } },
+    );
+    // (Waiting to run again times out: the other writer keeps the lock.)
+    await expect(client.cache.syncRecords('DEMO')).rejects.toBeInstanceOf(LockTimeoutError);
+    expect(thiefTookIt).toBe(true);
+    // The ledger entry and the first batch landed; the batch written after the takeover did not.
+    const counts = await client.cache.counts('DEMO');
+    expect(counts.records + counts.deletedRecords).toBe(500);
   });
 
   it('releases the lock only after the renewal in flight has landed', async () => {
