@@ -4,4 +4,10 @@
  * loads no storage library.
  */
 export { type MemoryStorageOptions, memoryStorage } from './memory.js';
-export type { ScanOptions, StorageAdapter, StorageCapabilities, StorageOperation } from './types.js';
+export type {
+  HeldStoreLock,
+  ScanOptions,
+  StorageAdapter,
+  StorageCapabilities,
+  StorageOperation,
+} from './types.js';

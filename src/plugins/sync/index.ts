@@ -49,6 +49,7 @@ export {
   type RunSummary,
 } from './ledger.js';
 export type { HeldLock, LockMode, WriterLockOptions } from './lock.js';
+export { CacheReader } from './reads.js';
 export type {
   ProgressListener,
   ReadOptions,
