@@ -2,7 +2,8 @@
  * When a client may send its next request. Two things hold requests back, for every listing, get
  * and write of one client alike: a 429's `Retry-After` (one pause for the whole client, however
  * many requests were refused at once) and an optional budget of requests per minute and per hour,
- * counted over sliding windows. Waiting requests go out in the order they asked.
+ * counted over sliding windows. Waiting requests wake together when a place opens; the first to run
+ * takes it and the others wait again.
  */
 import { sleep } from './sleep.js';
 
@@ -26,7 +27,8 @@ export interface RequestBudget {
  * @example
  * const client = new Imednet({ apiKey, securityKey, requestBudget: { perMinute: 100, perHour: 1000 } });
  * const remainingPages = 1500;
- * const etaMs = client.requestBudget.msUntil(remainingPages); // ~1.5 h at 1,000 per hour
+ * // 64 minutes: 1,000 in the first ten (100 a minute), the other 500 once those are an hour old
+ * const etaMs = client.requestBudget.msUntil(remainingPages);
  */
 export interface RequestBudgetStatus {
   /** The per-minute limit, or undefined when there is none. */
