@@ -126,7 +126,7 @@ function build(what: string, input: object, groups: readonly string[][]): Record
 /**
  * Builds a subject registration: a record on the registration form at a site. The server assigns
  * the subject key, so none may be given.
- * @example registerSubject({ formKey: 'REG', siteName: 'Chicago Hope', data: { BRTHDAT: '1970-01-01' } })
+ * @example registerSubject({ formKey: 'REG', siteName: 'Chicago General Hospital', data: { regdt: '2025-01-15' } })
  */
 export function registerSubject(input: FormRef & SiteRef & { data: RecordValues }): RecordCreateItem {
   const raw = input as unknown as Record<string, unknown>;
@@ -140,7 +140,7 @@ export function registerSubject(input: FormRef & SiteRef & { data: RecordValues 
 
 /**
  * Builds an update of a scheduled record: a subject's form in a named interval.
- * @example updateScheduledRecord({ formKey: 'VS', subjectKey: '01-001', intervalName: 'Week 2', data: { SYSBP: 120 } })
+ * @example updateScheduledRecord({ formKey: 'VS', subjectKey: '01-001', intervalName: 'Week 2', data: { sysbp: 120 } })
  */
 export function updateScheduledRecord(
   input: FormRef & SubjectRef & IntervalRef & { data: RecordValues },
@@ -150,7 +150,7 @@ export function updateScheduledRecord(
 
 /**
  * Builds a new unscheduled record for an existing subject.
- * @example createRecord({ formKey: 'AE', subjectKey: '01-001', data: { AETERM: 'Headache' } })
+ * @example createRecord({ formKey: 'AE', subjectKey: '01-001', data: { aeterm: 'Headache' } })
  */
 export function createRecord(input: FormRef & SubjectRef & { data: RecordValues }): RecordCreateItem {
   return build('createRecord', input, [FORM, SUBJECT]);

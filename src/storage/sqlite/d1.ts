@@ -32,7 +32,7 @@ export interface D1StorageOptions {
  *
  * @example
  * export default {
- *   async fetch(request, env) {
+ *   async fetch(request: Request, env: { DB: D1Database }) {
  *     const storage = d1Storage(env.DB);
  *     // ...
  *   },

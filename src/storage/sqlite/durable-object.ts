@@ -39,9 +39,12 @@ export interface DurableObjectStorageOptions {
  * ever opens it (requests it serves concurrently share one JavaScript realm); with locks.
  *
  * @example
+ * import { DurableObject } from 'cloudflare:workers';
+ * import { durableObjectStorage } from 'imednet/storage/sqlite/durable-object';
+ *
  * export class StudyCache extends DurableObject {
  *   storage = durableObjectStorage(this.ctx.storage);
- *   async fetch(request) {
+ *   async fetch(request: Request) {
  *     await this.storage.putMany('subjects', [['01-001', { site: 'A' }]]);
  *     // ...
  *   }
