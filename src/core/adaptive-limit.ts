@@ -42,11 +42,17 @@ export class AdaptiveLimit {
   #best = Number.POSITIVE_INFINITY;
   /** The smallest width that drew a 429, tried again only after a wait. */
   #ceiling = Number.POSITIVE_INFINITY;
+  /**
+   * The widest the pool is known to run at: the starting width, then each width that completed a
+   * round without a 429. A request sent wider than this is a probe.
+   */
+  #established: number;
   #roundsSinceEvent = 0;
   #probeRounds = PROBE_ROUNDS / 2;
 
   constructor(start: number, max: number) {
     this.limit = start;
+    this.#established = start;
     this.max = Math.max(start, max);
   }
 
@@ -72,6 +78,7 @@ export class AdaptiveLimit {
     const typical = sorted[sorted.length >> 1]!;
     this.#round = [];
     this.#roundsSinceEvent++;
+    this.#established = Math.max(this.#established, this.limit);
     const holds = typical <= this.#best * LATENCY_SLACK;
     this.#best = Math.min(this.#best, typical);
     if (!holds || this.limit >= this.max) return;
@@ -80,6 +87,14 @@ export class AdaptiveLimit {
       this.#ceiling = Number.POSITIVE_INFINITY;
     }
     this.limit++;
+  }
+
+  /**
+   * Whether a request sent at `width` is a probe: wider than the pool's established width (see
+   * above). A 429 to a probe marks the server's limit, not a rate, so it need not hold the client.
+   */
+  probing(width: number): boolean {
+    return width > this.#established;
   }
 
   #congested(width: number, epoch: number): void {
@@ -91,6 +106,7 @@ export class AdaptiveLimit {
       return;
     }
     this.limit = Math.max(1, Math.min(this.limit - 1, cut));
+    this.#established = Math.min(this.#established, this.limit);
     this.#ceiling = this.limit + 1;
     this.epoch++;
     this.#round = [];

@@ -135,7 +135,8 @@ export class Paginator<T> implements AsyncIterable<T> {
  * The places of one listing's pool. A page launched takes a place; its place is given back when
  * its answer's status arrives (before the body is read: the server is done with it) or when the
  * fetch ends. A page refused with 429 asks for a place again before its retry and waits for one,
- * in order; no new page is launched while a refused page has still to come back.
+ * in order; no new page is launched while a refused page has still to come back, unless it was a
+ * probe (sent wider than the server ever answered): then the pool goes on at its learnt width.
  */
 class PagePool {
   readonly #limit: AdaptiveLimit;
@@ -220,9 +221,12 @@ class PagePool {
           this.#waiting.push(admitted);
         });
       },
+      probing: () => this.#limit.probing(from.width),
       onStatus: (status) => {
+        // A refused probe does not hold new pages back: the pool has just learnt its width.
+        const refused = status === 429 && !this.#limit.probing(from.width);
         this.#limit.observe({ status, width: from.width, epoch: from.epoch, ms: now() - from.at });
-        owe(status === 429);
+        owe(refused);
         give();
       },
     }).finally(() => {

@@ -89,6 +89,12 @@ export interface AttemptHooks {
   admit?: () => Promise<void> | undefined;
   /** The attempt's status, or 0 when it ended without an answer. */
   onStatus?: (status: number) => void;
+  /**
+   * Whether the attempt was a probe: sent at a width of the pool above any that the server has
+   * answered without a 429. A 429 to a probe tells the pool where the server's limit is, and the
+   * pool steps back; only the refused request waits out its `Retry-After`, not the whole client.
+   */
+  probing?: () => boolean;
 }
 
 /** One call through the transport. */
@@ -282,9 +288,10 @@ export class Transport {
         response = error.response;
       }
       status = response.status;
-      if (status === 429 && !final && response.headers.has('retry-after')) {
+      if (status === 429 && !final && response.headers.has('retry-after') && !req.probing?.()) {
         // The server said how long it wants quiet: the whole client holds its new requests, once,
         // from before anyone hears of this answer (the pool would otherwise fill the gap at once).
+        // A probe's 429 only marks the pool's limit: the pool steps back and the rest goes on.
         this.pacer.pause(retryDelay(attempt + 1, s, response.headers));
       }
       report(status);

@@ -143,7 +143,10 @@ export function listPath<T>(
   const dataFilter = renderFilter(recordDataFilter, { param: 'recordDataFilter', allowContains: true });
   const envelope = ctx.validate ? envelopeOf(spec.schema) : LOOSE_ENVELOPE;
 
-  const fetchPage: PageFetcher<T> = async (page, { signal, admit, onStatus }): Promise<FetchedPage<T>> => {
+  const fetchPage: PageFetcher<T> = async (
+    page,
+    { signal, admit, onStatus, probing },
+  ): Promise<FetchedPage<T>> => {
     const params = new URLSearchParams();
     params.set('page', String(page));
     params.set('size', String(size));
@@ -157,6 +160,7 @@ export function listPath<T>(
       searchParams: params,
       signal,
       admit,
+      probing,
       onStatus,
     });
     const info = { method: 'GET', url: ctx.transport.apiRoot + path };
