@@ -50,10 +50,17 @@ Options:
   --reset                     ledger: forget the stream's entry; cached data stays until the next sync
   --max-share N               reconcile: largest share of the cache it may delete (default 0.05)
   --force                     reconcile: delete even from an empty listing or beyond --max-share
+  --per-minute N, --per-hour N
+                              send at most N requests a minute / an hour (the API states 100 and
+                              1,000); progress then gives the time left at that pace
 
 Environment: IMEDNET_API_KEY, IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL (optional)`;
 
-function optionsFromEnv(): ImednetOptions {
+/** The client's options: keys and host from the environment, the request budget from the flags. */
+function clientOptions(values: {
+  'per-minute'?: string | undefined;
+  'per-hour'?: string | undefined;
+}): ImednetOptions {
   const env = process.env;
   const options: ImednetOptions = {
     apiKey: env.IMEDNET_API_KEY ?? '',
@@ -67,6 +74,13 @@ function optionsFromEnv(): ImednetOptions {
     throw new ConfigurationError(`Set ${missing.join(' and ')} in the environment (or try: imednet demo)`);
   }
   if (env.IMEDNET_BASE_URL) options.baseUrl = env.IMEDNET_BASE_URL;
+  const perMinute = int(values['per-minute'], 'per-minute');
+  const perHour = int(values['per-hour'], 'per-hour');
+  if (perMinute || perHour) {
+    options.requestBudget = {};
+    if (perMinute) options.requestBudget.perMinute = perMinute;
+    if (perHour) options.requestBudget.perHour = perHour;
+  }
   if (process.stderr.isTTY) options.logger = announceRetryWaits((line) => process.stderr.write(`${line}\n`));
   return options;
 }
@@ -120,6 +134,8 @@ export async function main(
       reset: { type: 'boolean' },
       force: { type: 'boolean' },
       'max-share': { type: 'string' },
+      'per-minute': { type: 'string' },
+      'per-hour': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -173,7 +189,7 @@ export async function main(
     );
     if (values.force) reconcileOptions.force = true;
     if (values['max-share'] !== undefined) reconcileOptions.maxShare = Number(values['max-share']);
-    await runReconcile(optionsFromEnv(), reconcileOptions);
+    await runReconcile(clientOptions(values), reconcileOptions);
     return 0;
   }
 
@@ -184,11 +200,11 @@ export async function main(
     );
     if (values.streams) syncOptions.streams = values.streams.split(',').map((s) => s.trim());
     if (values.every !== undefined) syncOptions.everySeconds = Number(values.every);
-    await runSync(optionsFromEnv(), syncOptions);
+    await runSync(clientOptions(values), syncOptions);
     return 0;
   }
 
-  const client = new Imednet(optionsFromEnv());
+  const client = new Imednet(clientOptions(values));
   if (command === 'jobs') {
     const [action, studyKey, batchId] = rest;
     if (!studyKey || !batchId || (action !== 'status' && action !== 'wait')) {

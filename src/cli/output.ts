@@ -31,3 +31,12 @@ export async function writeLine(stream: Writable, line: string): Promise<void> {
 
 /** Formats a count with thousands separators. */
 export const count = (n: number) => n.toLocaleString('en-US');
+
+/** A time left, as a person reads it: `40 s`, `12 min`, `2 h 5 min`. */
+export function duration(ms: number): string {
+  const s = Math.max(1, Math.round(ms / 1000));
+  if (s < 90) return `${s} s`;
+  const min = Math.round(s / 60);
+  if (min < 90) return `${min} min`;
+  return `${Math.floor(min / 60)} h ${min % 60} min`;
+}

@@ -20,7 +20,7 @@ import type {
 import { SyncWorker } from '../plugins/sync/worker.js';
 import type { StorageAdapter } from '../storage/types.js';
 import { requireFile, requireFolder } from './files.js';
-import { count } from './output.js';
+import { count, duration } from './output.js';
 
 /** Options of {@link runSync}. */
 export interface CliSyncOptions {
@@ -157,7 +157,8 @@ export async function runSync(
       if (now - lastLine < throttle) return;
       lastLine = now;
       const of = event.expected !== undefined ? ` of ${count(event.expected)}` : '';
-      progress(`records: ${count(event.fetched)}${of} fetched, ${count(event.stored)} stored`);
+      const left = event.etaMs ? `, about ${duration(event.etaMs)} left` : '';
+      progress(`records: ${count(event.fetched)}${of} fetched, ${count(event.stored)} stored${left}`);
     }
   };
 

@@ -10,7 +10,7 @@ import type { StorageAdapter, StorageOperation } from '../../storage/types.js';
 import { ID_FIELDS, type Stream } from './keys.js';
 import { Ledger } from './ledger.js';
 import type { HeldLock } from './lock.js';
-import { nowIso, positiveInteger } from './run.js';
+import { nowIso, positiveInteger, type RunPacing } from './run.js';
 import type { ProgressListener, SyncOptions, SyncRunOptions } from './types.js';
 
 /** The watermark of a stream that had nothing at its first sync: every later change is after it. */
@@ -47,6 +47,11 @@ export class SyncContext {
   /** Records per atomic write of a full listing (the `batchSize` option, default 2000). */
   get batchSize(): number {
     return positiveInteger(this.options.batchSize, 2000, 'batchSize');
+  }
+
+  /** What a run estimates its time left from: the client's request budget and page size. */
+  get pacing(): RunPacing {
+    return { budget: this.client.requestBudget, pageSize: this.client.context.pageSize };
   }
 
   /** The plugin's progress listener and the run's own, in that order. */

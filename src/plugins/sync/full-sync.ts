@@ -37,7 +37,7 @@ export async function fullRecords(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, 'records', 'full', ctx.listeners(options));
+  const run = new Run(studyKey, 'records', 'full', ctx.listeners(options), ctx.pacing);
   const batchSize = ctx.batchSize;
   const live = collectionOf(studyKey, 'records');
   const dead = collectionOf(studyKey, 'deleted');

@@ -24,7 +24,7 @@ export async function incrementalRecords(
   options: SyncRunOptions,
   lock: HeldLock,
 ): Promise<SyncResult> {
-  const run = new Run(studyKey, 'records', 'incremental', ctx.listeners(options));
+  const run = new Run(studyKey, 'records', 'incremental', ctx.listeners(options), ctx.pacing);
   const maxDelta = positiveInteger(ctx.options.maxDeltaInMemory, 50_000, 'maxDeltaInMemory');
   const listOptions = ctx.listOptions(options.signal);
   const since = start.lastTimestamp as string;

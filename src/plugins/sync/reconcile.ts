@@ -21,7 +21,7 @@ export async function reconcileRecords(
   lock: HeldLock,
 ): Promise<ReconcileResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, 'records', 'reconcile', ctx.listeners(options));
+  const run = new Run(studyKey, 'records', 'reconcile', ctx.listeners(options), ctx.pacing);
   const batchSize = ctx.batchSize;
   const live = collectionOf(studyKey, 'records');
   run.emit('start', 0);

@@ -1,5 +1,6 @@
 /** One run's counters and progress events, and the small option checks every run shares. */
 import { ConfigurationError } from '../../core/errors.js';
+import type { RequestBudgetStatus } from '../../core/pacer.js';
 import type { Stream } from './keys.js';
 import type { RunSummary } from './ledger.js';
 import type { ProgressListener, SyncMode, SyncProgressEvent, SyncResult } from './types.js';
@@ -14,6 +15,12 @@ export function positiveInteger(value: number | undefined, fallback: number, nam
   const n = value ?? fallback;
   if (!Number.isInteger(n) || n < 1) throw new ConfigurationError(`${name} must be a positive integer`);
   return n;
+}
+
+/** What a run needs to estimate its time left: the client's request budget and page size. */
+export interface RunPacing {
+  budget: RequestBudgetStatus;
+  pageSize: number;
 }
 
 /** Counts and reports one run's progress. */
@@ -32,6 +39,7 @@ export class Run {
     readonly stream: Stream,
     public mode: SyncMode,
     private readonly listeners: readonly ProgressListener[],
+    private readonly pacing?: RunPacing,
   ) {}
 
   /** Items written because they were new or changed (a refetched, unchanged item is not counted). */
@@ -65,7 +73,13 @@ export class Run {
       stored: this.stored,
       deleted: this.deleted,
     };
-    if (expected !== undefined) event.expected = expected;
+    if (expected !== undefined) {
+      event.expected = expected;
+      if (type === 'fetched') {
+        const eta = this.#eta(expected - this.fetched);
+        if (eta !== undefined) event.etaMs = eta;
+      }
+    }
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -73,6 +87,21 @@ export class Run {
         // A failing listener must not break the sync.
       }
     }
+  }
+
+  /**
+   * Milliseconds until the `remaining` items are fetched: the pace so far, or when the client's
+   * request budget lets the remaining pages be sent, whichever is later (a budget of 1,000 requests
+   * an hour makes a 2,000-page study a two-hour run, however fast the first pages came).
+   */
+  #eta(remaining: number): number | undefined {
+    if (remaining <= 0) return 0;
+    const byPace = this.fetched > 0 ? ((Date.now() - this.#t0) / this.fetched) * remaining : undefined;
+    const byBudget = this.pacing
+      ? this.pacing.budget.msUntil(Math.ceil(remaining / this.pacing.pageSize))
+      : 0;
+    if (byPace === undefined && byBudget === 0) return undefined;
+    return Math.round(Math.max(byPace ?? 0, byBudget));
   }
 
   /** Emits `done` and describes the finished run as a {@link SyncResult}. */

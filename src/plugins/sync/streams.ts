@@ -41,7 +41,7 @@ async function syncMetadata(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options));
+  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options), ctx.pacing);
   const collection = collectionOf(studyKey, stream);
   const idField = ID_FIELDS[stream];
   const start = await ctx.ledger.get(studyKey, stream);
@@ -154,7 +154,7 @@ async function incrementalDated(
   options: StudySyncOptions,
   lock: HeldLock,
 ): Promise<SyncResult> {
-  const run = new Run(studyKey, stream, 'incremental', ctx.listeners(options));
+  const run = new Run(studyKey, stream, 'incremental', ctx.listeners(options), ctx.pacing);
   const collection = collectionOf(studyKey, stream);
   const idField = ID_FIELDS[stream];
   const since = start.lastTimestamp as string;
@@ -203,7 +203,7 @@ async function refreshDated(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options));
+  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options), ctx.pacing);
   const collection = collectionOf(studyKey, stream);
   const idField = ID_FIELDS[stream];
   const batchSize = ctx.batchSize;

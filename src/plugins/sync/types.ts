@@ -43,6 +43,12 @@ export interface SyncProgressEvent {
   deleted: number;
   /** Items the listing said it would return, when known. */
   expected?: number;
+  /**
+   * On `fetched` events with `expected`: milliseconds until the rest is fetched, from the pace so
+   * far or, with the client's `requestBudget`, from when the remaining pages may be sent, whichever
+   * is later. An estimate: it knows nothing of pauses the server has yet to ask for.
+   */
+  etaMs?: number;
 }
 
 /** A progress listener. */

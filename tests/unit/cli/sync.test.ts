@@ -147,6 +147,43 @@ describe('imednet sync', () => {
     60_000,
   );
 
+  it('paces itself with --per-minute/--per-hour, and refuses a budget that is not a whole number', async () => {
+    const db = join(dir, 'paced.db');
+    const paced = await cli(['sync', 'DEMO', '--db', db, '--per-minute', '1000', '--per-hour', '5000']);
+    expect(JSON.parse(paced.stdout.trim()).streams.records.fetched).toBe(2500);
+    const error = await cli(['sync', 'DEMO', '--db', db, '--per-minute', 'lots']).catch((e) => e);
+    expect(error.code).toBe(1);
+    expect(error.stderr).toMatch(/--per-minute must be a whole number/);
+
+    // One request a minute: the first page comes at once, the second not before a minute is up.
+    const child = spawn(
+      process.execPath,
+      [...CLI, 'records', 'DEMO', '--page-size', '100', '--per-minute', '1'],
+      {
+        cwd: ROOT,
+        env: env(),
+      },
+    );
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    let lines = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      lines += chunk.toString().split('\n').length - 1;
+    });
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (lines >= 100) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 50);
+    });
+    // Unpaced, the other 2,400 records would follow within moments.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGINT');
+    expect(lines).toBe(100);
+    expect(await exited).toBe(130);
+  }, 30_000);
+
   it('refuses unknown streams, naming the known ones', async () => {
     const error = await cli([
       'sync',
