@@ -41,7 +41,6 @@ import {
   pullSequential,
   pullWithSdk,
   type Sample,
-  type SdkSettings,
   type ServerSettings,
   startServerProcess,
   timed,
@@ -74,7 +73,14 @@ const fmt = (n: number, digits = 3) => n.toFixed(digits);
 
 // ---- clients and scenarios ----
 
-type ClientName = 'sdk' | 'sdk-no-validation' | 'sdk-adaptive' | 'floor' | 'floor-12' | 'sequential';
+type ClientName =
+  | 'sdk'
+  | 'sdk-8'
+  | 'sdk-no-validation'
+  | 'sdk-adaptive'
+  | 'floor'
+  | 'floor-12'
+  | 'sequential';
 const CLIENTS: Record<
   ClientName,
   { label: string; pull: (url: string, key: string) => Promise<PullResult> }
@@ -83,13 +89,17 @@ const CLIENTS: Record<
     label: 'SDK records.list (defaults: validation on, concurrency 8)',
     pull: (u, k) => pullWithSdk(u, k),
   },
+  'sdk-8': {
+    label: `SDK records.list, held at ${CONCURRENCY} in flight (maxConcurrency ${CONCURRENCY}), like the floor`,
+    pull: (u, k) => pullWithSdk(u, k, { maxConcurrency: CONCURRENCY }),
+  },
   'sdk-no-validation': {
     label: 'SDK records.list, validate: false',
     pull: (u, k) => pullWithSdk(u, k, { validate: false }),
   },
   'sdk-adaptive': {
     label: `SDK records.list, concurrency ${CONCURRENCY}, maxConcurrency ${ADAPTIVE_MAX}`,
-    pull: (u, k) => pullWithSdk(u, k, { maxConcurrency: ADAPTIVE_MAX } as SdkSettings),
+    pull: (u, k) => pullWithSdk(u, k, { maxConcurrency: ADAPTIVE_MAX }),
   },
   floor: {
     label: `floor: plain fetch, ${CONCURRENCY} in flight`,
@@ -121,7 +131,7 @@ const SCENARIOS: ScenarioSpec[] = [
     name: 'prepared-50',
     title: '50 ms per request, pages prepared in advance',
     server: { latencyMs: 50, prepared: true },
-    clients: ['sdk', 'sdk-no-validation', 'floor', 'sequential'],
+    clients: ['sdk', 'sdk-8', 'sdk-no-validation', 'floor', 'sequential'],
     baseline: 'floor',
     subject: 'sdk',
     target: 1.1,
@@ -139,7 +149,7 @@ const SCENARIOS: ScenarioSpec[] = [
     name: 'prepared-jitter',
     title: '50 ± 25 ms per request, pages prepared in advance',
     server: { latencyMs: 50, jitterMs: 25, prepared: true },
-    clients: ['sdk', 'floor'],
+    clients: ['sdk', 'sdk-8', 'floor'],
     baseline: 'floor',
     subject: 'sdk',
     target: 1.1,
