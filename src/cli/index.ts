@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { Imednet } from '../client.js';
 import type { ImednetOptions } from '../core/config.js';
 import { ConfigurationError } from '../core/errors.js';
+import type { RequestBudget } from '../core/pacer.js';
 import { STREAMS } from '../plugins/sync/keys.js';
-import { listToStream, RESOURCES } from './list.js';
+import { listingOf, listToStream, RESOURCES } from './list.js';
 import { runAsProcess } from './process.js';
 import { announceRetryWaits } from './waiting.js';
 
@@ -56,11 +57,11 @@ Options:
 
 Environment: IMEDNET_API_KEY, IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL (optional)`;
 
+/** The command-line flags of the request budget. */
+type BudgetFlags = { 'per-minute'?: string | undefined; 'per-hour'?: string | undefined };
+
 /** The client's options: keys and host from the environment, the request budget from the flags. */
-function clientOptions(values: {
-  'per-minute'?: string | undefined;
-  'per-hour'?: string | undefined;
-}): ImednetOptions {
+function clientOptions(values: BudgetFlags): ImednetOptions {
   const env = process.env;
   const options: ImednetOptions = {
     apiKey: env.IMEDNET_API_KEY ?? '',
@@ -74,15 +75,21 @@ function clientOptions(values: {
     throw new ConfigurationError(`Set ${missing.join(' and ')} in the environment (or try: imednet demo)`);
   }
   if (env.IMEDNET_BASE_URL) options.baseUrl = env.IMEDNET_BASE_URL;
-  const perMinute = int(values['per-minute'], 'per-minute');
-  const perHour = int(values['per-hour'], 'per-hour');
-  if (perMinute || perHour) {
-    options.requestBudget = {};
-    if (perMinute) options.requestBudget.perMinute = perMinute;
-    if (perHour) options.requestBudget.perHour = perHour;
-  }
+  const budget = budgetFrom(values);
+  if (budget) options.requestBudget = budget;
   if (process.stderr.isTTY) options.logger = announceRetryWaits((line) => process.stderr.write(`${line}\n`));
   return options;
+}
+
+/** The request budget of `--per-minute` / `--per-hour`, or undefined when neither is given. */
+function budgetFrom(values: BudgetFlags): RequestBudget | undefined {
+  const perMinute = int(values['per-minute'], 'per-minute');
+  const perHour = int(values['per-hour'], 'per-hour');
+  if (!perMinute && !perHour) return undefined;
+  const budget: RequestBudget = {};
+  if (perMinute) budget.perMinute = perMinute;
+  if (perHour) budget.perHour = perHour;
+  return budget;
 }
 
 function int(value: string | undefined, name: string): number | undefined {
@@ -150,6 +157,9 @@ export async function main(
     return 1;
   }
   const listFormat = format(values.format);
+  // Every flag and word is checked before the keys are asked for: a typo is the first thing to hear.
+  const options = () => clientOptions(values);
+  budgetFrom(values);
 
   if (command === 'demo') {
     const { runDemo } = await import('./demo.js');
@@ -189,7 +199,7 @@ export async function main(
     );
     if (values.force) reconcileOptions.force = true;
     if (values['max-share'] !== undefined) reconcileOptions.maxShare = Number(values['max-share']);
-    await runReconcile(clientOptions(values), reconcileOptions);
+    await runReconcile(options(), reconcileOptions);
     return 0;
   }
 
@@ -200,11 +210,12 @@ export async function main(
     );
     if (values.streams) syncOptions.streams = values.streams.split(',').map((s) => s.trim());
     if (values.every !== undefined) syncOptions.everySeconds = Number(values.every);
-    await runSync(clientOptions(values), syncOptions);
+    await runSync(options(), syncOptions);
     return 0;
   }
 
-  const client = new Imednet(clientOptions(values));
+  if (command !== 'jobs' && command !== 'studies') listingOf(command, rest[0]);
+  const client = new Imednet(options());
   if (command === 'jobs') {
     const [action, studyKey, batchId] = rest;
     if (!studyKey || !batchId || (action !== 'status' && action !== 'wait')) {

@@ -31,6 +31,24 @@ export interface CliListOptions {
   format: 'ndjson' | 'json';
 }
 
+/**
+ * The client property a listing command reads, after checking the command's words: an unknown
+ * resource or a missing study key is a `ConfigurationError` (checked before any key is asked for).
+ */
+export function listingOf(
+  resource: string,
+  studyKey: string | undefined,
+): { property: (typeof RESOURCES)[keyof typeof RESOURCES]; studyKey: string } {
+  const property = RESOURCES[resource as keyof typeof RESOURCES];
+  if (!property)
+    throw new ConfigurationError(
+      `Unknown resource "${resource}"; one of: studies, ${Object.keys(RESOURCES).join(', ')}`,
+    );
+  if (!studyKey)
+    throw new ConfigurationError(`${resource} needs a study key: imednet ${resource} <studyKey>`);
+  return { property, studyKey };
+}
+
 /** Streams a resource of a study (or the studies) to `out`; returns the number of items written. */
 export async function listToStream(
   client: Imednet,
@@ -50,13 +68,7 @@ export async function listToStream(
     // Field names typed on the command line are checked by the API, not by the compiler.
     listing = client.studies.list(listOptions as ListOptions<StudyField>);
   } else {
-    const property = RESOURCES[resource as keyof typeof RESOURCES];
-    if (!property)
-      throw new ConfigurationError(
-        `Unknown resource "${resource}"; one of: studies, ${Object.keys(RESOURCES).join(', ')}`,
-      );
-    if (!studyKey)
-      throw new ConfigurationError(`${resource} needs a study key: imednet ${resource} <studyKey>`);
+    const { property, studyKey: key } = listingOf(resource, studyKey);
     if (options.recordDataFilter) {
       if (property !== 'records')
         throw new ConfigurationError('--record-data-filter only applies to records');
@@ -67,7 +79,7 @@ export async function listToStream(
       if (options.includeInactive) listOptions.includeInactive = true;
     }
     listing = (client[property] as { list: (k: string, o: object) => AsyncIterable<unknown> }).list(
-      studyKey,
+      key,
       listOptions,
     );
   }

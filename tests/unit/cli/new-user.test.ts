@@ -112,6 +112,21 @@ describe('imednet as a new user meets it', () => {
     }
   }, 60_000);
 
+  it('names a mistake in the command before asking for keys', async () => {
+    const cases: [string[], string][] = [
+      [['records'], 'records needs a study key: imednet records <studyKey>'],
+      [['nosuchcommand'], 'Unknown resource "nosuchcommand"; one of: studies, sites,'],
+      [['sync', 'DEMO', '--per-minute', 'lots'], '--per-minute must be a whole number'],
+      [['records', 'DEMO', '--format', 'csv'], 'Unknown --format csv'],
+    ];
+    for (const [args, message] of cases) {
+      const { code, stdout, stderr } = await cli(args, {});
+      expect({ args, code, stdout }).toEqual({ args, code: 1, stdout: '' });
+      expect(stderr).toContain(message);
+      expect(stderr).not.toContain('IMEDNET_API_KEY');
+    }
+  }, 60_000);
+
   it('stops quietly and successfully when the reader of stdout goes away (| head -1)', async () => {
     for (const args of [
       ['records', 'DEMO', '--page-size', '100'],
