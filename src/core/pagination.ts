@@ -144,6 +144,8 @@ class PagePool {
   #held = 0;
   /** Refused pages that have not yet asked for a place again. */
   #owed = 0;
+  /** Pages whose probe was refused and that have not been answered since. */
+  #probesOut = 0;
   #waiting: Array<() => void> = [];
   /** One controller per page in flight, so that no signal carries a listener per request. */
   readonly #pages = new Set<AbortController>();
@@ -171,9 +173,14 @@ class PagePool {
     return !this.#stopped && this.#room && this.#owed === 0;
   }
 
-  /** Pages that may be fetched ahead of the reader. */
+  /**
+   * Pages that may be fetched ahead of the reader. While a refused probe waits out its
+   * `Retry-After`, the reader is likely held at that page, so the window doubles for that while:
+   * the pool keeps the server busy instead of stopping at the window's edge (the extra pages are
+   * held only for that wait).
+   */
   get window(): number {
-    return this.#limit.window;
+    return this.#limit.window * (this.#probesOut > 0 ? 2 : 1);
   }
 
   /** Runs one page's fetch holding a place, with the context that lets its retries wait for one. */
@@ -191,6 +198,11 @@ class PagePool {
     const owe = (value: boolean) => {
       if (owes !== value) this.#owed += value ? 1 : -1;
       owes = value;
+    };
+    let probeOut = false;
+    const refusedProbe = (value: boolean) => {
+      if (probeOut !== value) this.#probesOut += value ? 1 : -1;
+      probeOut = value;
     };
     const give = () => {
       if (holding) {
@@ -224,14 +236,16 @@ class PagePool {
       probing: () => this.#limit.probing(from.width),
       onStatus: (status) => {
         // A refused probe does not hold new pages back: the pool has just learnt its width.
-        const refused = status === 429 && !this.#limit.probing(from.width);
+        const probe = this.#limit.probing(from.width);
         this.#limit.observe({ status, width: from.width, epoch: from.epoch, ms: now() - from.at });
-        owe(refused);
+        owe(status === 429 && !probe);
+        refusedProbe(status === 429 && probe);
         give();
       },
     }).finally(() => {
       this.#pages.delete(page);
       owe(false);
+      refusedProbe(false);
       give();
     });
   }
