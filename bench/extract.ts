@@ -140,7 +140,7 @@ const SCENARIOS: ScenarioSpec[] = [
     name: 'prepared-0',
     title: '0 ms per request, pages prepared in advance (client CPU-bound)',
     server: { latencyMs: 0, prepared: true },
-    clients: ['sdk', 'sdk-no-validation', 'floor', 'sequential'],
+    clients: ['sdk', 'sdk-8', 'sdk-no-validation', 'floor', 'sequential'],
     baseline: 'floor',
     subject: 'sdk',
     target: 1.3,
