@@ -10,8 +10,8 @@ import type { StorageAdapter, StorageOperation } from '../../storage/types.js';
 import { ID_FIELDS, type Stream } from './keys.js';
 import { Ledger } from './ledger.js';
 import type { HeldLock } from './lock.js';
-import { nowIso, positiveInteger, type RunPacing } from './run.js';
-import type { ProgressListener, SyncOptions, SyncRunOptions } from './types.js';
+import { nowIso, positiveInteger, Run } from './run.js';
+import type { ProgressListener, SyncMode, SyncOptions, SyncRunOptions } from './types.js';
 
 /** The watermark of a stream that had nothing at its first sync: every later change is after it. */
 export const EPOCH = '1970-01-01 00:00:00';
@@ -49,17 +49,16 @@ export class SyncContext {
     return positiveInteger(this.options.batchSize, 2000, 'batchSize');
   }
 
-  /** What a run estimates its time left from: the client's request budget and page size. */
-  get pacing(): RunPacing {
-    return { budget: this.client.requestBudget, pageSize: this.client.context.pageSize };
-  }
-
-  /** The plugin's progress listener and the run's own, in that order. */
-  listeners(options: SyncRunOptions): ProgressListener[] {
-    const out: ProgressListener[] = [];
-    if (this.options.onProgress) out.push(this.options.onProgress);
-    if (options.onProgress) out.push(options.onProgress);
-    return out;
+  /**
+   * Starts counting one run of `stream`: its progress goes to the plugin's listener and the run's
+   * own, in that order, and its time left is estimated from the client's request budget and page size.
+   */
+  run(studyKey: string, stream: Stream, mode: SyncMode, options: SyncRunOptions): Run {
+    const listeners: ProgressListener[] = [];
+    if (this.options.onProgress) listeners.push(this.options.onProgress);
+    if (options.onProgress) listeners.push(options.onProgress);
+    const pacing = { budget: this.client.requestBudget, pageSize: this.client.context.pageSize };
+    return new Run(studyKey, stream, mode, listeners, pacing);
   }
 
   /** Writes `ops` atomically, as long as this run still holds the writer lock (see {@link HeldLock.write}). */

@@ -17,7 +17,7 @@ import { collectionOf, idKey } from './keys.js';
 import type { LedgerEntry } from './ledger.js';
 import type { HeldLock } from './lock.js';
 import { applyRecords, bury, flaggedTombstone, idOf, sweep } from './record-writes.js';
-import { eachLimit, Run, sameJson } from './run.js';
+import { eachLimit, sameJson } from './run.js';
 import type { SyncResult, SyncRunOptions } from './types.js';
 
 /** A first sync's page boundary where ids jump: records between the two may have been skipped. */
@@ -37,7 +37,7 @@ export async function fullRecords(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, 'records', 'full', ctx.listeners(options), ctx.pacing);
+  const run = ctx.run(studyKey, 'records', 'full', options);
   const batchSize = ctx.batchSize;
   const live = collectionOf(studyKey, 'records');
   const dead = collectionOf(studyKey, 'deleted');

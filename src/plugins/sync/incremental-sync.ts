@@ -13,7 +13,7 @@ import type { SyncContext } from './context.js';
 import type { LedgerEntry } from './ledger.js';
 import type { HeldLock } from './lock.js';
 import { applyRecords, idOf } from './record-writes.js';
-import { eachLimit, positiveInteger, Run } from './run.js';
+import { eachLimit, positiveInteger } from './run.js';
 import type { SyncResult, SyncRunOptions } from './types.js';
 
 /** Brings the cached records up to date from the watermark in `start` (which must have one). */
@@ -24,7 +24,7 @@ export async function incrementalRecords(
   options: SyncRunOptions,
   lock: HeldLock,
 ): Promise<SyncResult> {
-  const run = new Run(studyKey, 'records', 'incremental', ctx.listeners(options), ctx.pacing);
+  const run = ctx.run(studyKey, 'records', 'incremental', options);
   const maxDelta = positiveInteger(ctx.options.maxDeltaInMemory, 50_000, 'maxDeltaInMemory');
   const listOptions = ctx.listOptions(options.signal);
   const since = start.lastTimestamp as string;

@@ -9,7 +9,6 @@ import { ReconcileRefusedError } from './errors.js';
 import { collectionOf } from './keys.js';
 import type { HeldLock } from './lock.js';
 import { applyRecords, idOf, sweep } from './record-writes.js';
-import { Run } from './run.js';
 import type { ReconcileOptions, ReconcileResult } from './types.js';
 
 /** Repairs the cached records of a study against one full listing (see the module comment). */
@@ -21,7 +20,7 @@ export async function reconcileRecords(
   lock: HeldLock,
 ): Promise<ReconcileResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, 'records', 'reconcile', ctx.listeners(options), ctx.pacing);
+  const run = ctx.run(studyKey, 'records', 'reconcile', options);
   const batchSize = ctx.batchSize;
   const live = collectionOf(studyKey, 'records');
   run.emit('start', 0);

@@ -8,7 +8,7 @@ import { EPOCH, type Item, type SyncContext } from './context.js';
 import { collectionOf, ID_FIELDS, idKey, type Stream } from './keys.js';
 import type { LedgerEntry } from './ledger.js';
 import type { HeldLock } from './lock.js';
-import { Run, sameJson } from './run.js';
+import { sameJson } from './run.js';
 import type { StudySyncOptions, SyncResult, SyncRunOptions } from './types.js';
 
 /** The streams replaced whole at every sync. */
@@ -41,7 +41,7 @@ async function syncMetadata(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options), ctx.pacing);
+  const run = ctx.run(studyKey, stream, 'refresh', options);
   const collection = collectionOf(studyKey, stream);
   const idField = ID_FIELDS[stream];
   const start = await ctx.ledger.get(studyKey, stream);
@@ -154,7 +154,7 @@ async function incrementalDated(
   options: StudySyncOptions,
   lock: HeldLock,
 ): Promise<SyncResult> {
-  const run = new Run(studyKey, stream, 'incremental', ctx.listeners(options), ctx.pacing);
+  const run = ctx.run(studyKey, stream, 'incremental', options);
   const collection = collectionOf(studyKey, stream);
   const idField = ID_FIELDS[stream];
   const since = start.lastTimestamp as string;
@@ -203,7 +203,7 @@ async function refreshDated(
   lock: HeldLock,
 ): Promise<SyncResult> {
   const storage = ctx.storage;
-  const run = new Run(studyKey, stream, 'refresh', ctx.listeners(options), ctx.pacing);
+  const run = ctx.run(studyKey, stream, 'refresh', options);
   const collection = collectionOf(studyKey, stream);
   const idField = ID_FIELDS[stream];
   const batchSize = ctx.batchSize;
