@@ -20,8 +20,8 @@ import {
   type MockServer,
   startMockServer,
 } from '../../src/testing/index.js';
+import { ROOT } from '../runtimes/host/paths.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 const WORK = join(ROOT, '.tmp/examples-docs');
 const run = promisify(execFile);
 

@@ -15,16 +15,15 @@ import {
   type MockServer,
   startMockServer,
 } from '../../src/testing/index.js';
+import { bin, ROOT } from '../runtimes/host/paths.js';
 
-const ROOT = join(import.meta.dirname, '../..');
 const run = promisify(execFile);
-const BIN = (name: string) => join(ROOT, 'node_modules/.bin', name);
 
 /** The examples (folder, command) whose only dependency is `imednet`. */
 const LINKED = [
   ['node', [process.execPath, 'index.mjs']],
-  ['bun', [BIN('bun'), 'index.ts']],
-  ['deno', [BIN('deno'), 'run', '--allow-net', '--allow-env', 'main.ts']],
+  ['bun', [bin('bun'), 'index.ts']],
+  ['deno', [bin('deno'), 'run', '--allow-net', '--allow-env', 'main.ts']],
 ] as const;
 
 describe('the examples, from a clone of this repository', () => {
