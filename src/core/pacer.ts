@@ -87,6 +87,8 @@ export class Pacer implements RequestBudgetStatus {
 
   msUntil(requests: number): number {
     const start = this.#clock.now();
+    // Without a budget only a Retry-After pause holds requests back, however many there are.
+    if (this.#windows.length === 0) return Math.max(0, this.#pausedUntil - start);
     // The send times to come, appended to the ones already counted, so that each window sees them.
     const times = [...this.#sent];
     let at = start;
