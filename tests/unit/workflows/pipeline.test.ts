@@ -53,8 +53,8 @@ describe('chunk', () => {
 
   it('keeps promises given as items instead of unwrapping them', async () => {
     const p = Promise.resolve(1);
-    const [[first]] = (await collect(chunk([p], 1))) as unknown[][];
-    expect(first).toBe(p);
+    const chunks = await collect(chunk([p], 1));
+    expect(chunks[0]?.[0]).toBe(p);
   });
 
   it('pulls one chunk at a time, never ahead', async () => {
