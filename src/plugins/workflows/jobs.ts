@@ -30,7 +30,7 @@ export interface PollJobsOptions {
    */
   maxMissingState?: number;
   /**
-   * Called after each poll.
+   * Called after each poll. An error it throws stops the polling, and `pollJobs` rejects with it.
    * @example { onProgress: (e) => console.log(`${e.done}/${e.total} jobs done, ${e.failed} failed`) }
    */
   onProgress?: (event: JobsProgress) => void;
