@@ -209,6 +209,8 @@ async function siteSubjectKeys(
   const withSignal = <T extends object>(o: T) => (signal ? { ...o, signal } : o);
   let siteId: number;
   let lookedUp = false;
+  if ('siteName' in site && 'siteId' in site)
+    throw new ConfigurationError('site: give siteId or siteName, not both');
   if ('siteName' in site && site.siteName !== undefined) {
     if (typeof site.siteName !== 'string' || site.siteName.length === 0)
       throw new ConfigurationError('siteName must be a non-empty string');

@@ -11,7 +11,7 @@ import {
   siteQueries,
   subjectQueries,
 } from '../../../src/plugins/workflows/queries.js';
-import type { ApiQuery } from '../../../src/testing/index.js';
+import type { ApiQuery, ApiSite } from '../../../src/testing/index.js';
 import { useMockApi } from '../support.js';
 
 const mock = useMockApi({ records: 2000, subjects: 50 });
@@ -29,6 +29,10 @@ served.push(
   // The live API may send null where the fake study's type says an array.
   { ...served[1]!, annotationId: lastId + 2, queryComments: null } as unknown as ApiQuery,
 );
+
+// And a site nobody is enrolled at yet, to tell an empty site from an unknown one.
+const emptySite = { ...study.sites[0]!, siteId: 990, siteName: 'Empty Research Site' };
+(study.sites as ApiSite[]).push(emptySite);
 
 const NOW = new Date('2025-03-01T12:00:00Z');
 const DAY = 86_400_000;
@@ -239,6 +243,20 @@ describe('siteQueries', () => {
       NotFoundError,
     );
     expect(filters('/queries')).toHaveLength(0);
+  });
+
+  it('answers nothing for an existing site with no subjects, without listing the queries', async () => {
+    expect(await collect(siteQueries(mock.client(), 'DEMO', { siteId: emptySite.siteId }))).toEqual([]);
+    expect(api.requests.map((r) => r.path.split('/').pop())).toEqual(['subjects', 'sites']);
+    api.reset();
+    expect(await collect(siteQueries(mock.client(), 'DEMO', { siteName: emptySite.siteName }))).toEqual([]);
+    expect(api.requests.map((r) => r.path.split('/').pop())).toEqual(['sites', 'subjects']);
+  });
+
+  it('refuses a site given both by id and by name before sending anything', async () => {
+    const both = { siteId: site.siteId!, siteName: site.siteName! } as never;
+    await expect(collect(siteQueries(mock.client(), 'DEMO', both))).rejects.toThrow(ConfigurationError);
+    expect(api.requests).toHaveLength(0);
   });
 });
 
