@@ -183,6 +183,22 @@ describe('pollJobs', () => {
     expect(statusRequests()).toHaveLength(sent);
   });
 
+  it('rejects with the error a throwing onProgress raised, and polls no more', async () => {
+    api.setJobOptions({ jobPollsToComplete: 1_000 });
+    const ids = [await post(), await post()];
+    const error = await pollJobs(mock.client(), 'DEMO', ids, {
+      interval: 1,
+      onProgress: () => {
+        throw new TypeError('callback broke');
+      },
+    }).catch((e: unknown) => e);
+    expect((error as Error).message).toBe('callback broke');
+    const sent = statusRequests().length;
+    expect(sent).toBeLessThanOrEqual(2);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(statusRequests()).toHaveLength(sent);
+  });
+
   it('resolves at once with an empty summary for no batch ids', async () => {
     const summary = await pollJobs(mock.client(), 'DEMO', []);
     expect(summary).toMatchObject({ succeeded: [], failed: [], unfinished: [], total: 0 });
