@@ -16,6 +16,7 @@ const entry = {
   'storage/sqlite/durable-object': 'src/storage/sqlite/durable-object.ts',
   'storage/sqlite/sql-js': 'src/storage/sqlite/sql-js.ts',
   'plugins/sync/index': 'src/plugins/sync/index.ts',
+  'plugins/workflows/index': 'src/plugins/workflows/index.ts',
 };
 
 export default defineConfig([
