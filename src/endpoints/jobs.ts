@@ -25,6 +25,11 @@ export type Job = v.InferOutput<typeof JobSchema>;
 const SUCCESS_STATES = new Set(['completed', 'success', 'succeeded']);
 const FAILURE_STATES = new Set(['failed', 'cancelled', 'canceled', 'error']);
 
+/** Whether a job state says the job succeeded, in any letter case. */
+export function isSuccessfulJobState(state: string | null | undefined): boolean {
+  return SUCCESS_STATES.has(state?.trim().toLowerCase() ?? '');
+}
+
 /** Whether a job state is terminal, in any letter case. */
 export function isTerminalJobState(state: string | null | undefined): boolean {
   const s = state?.trim().toLowerCase() ?? '';

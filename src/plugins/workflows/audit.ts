@@ -8,6 +8,7 @@ import { ConfigurationError } from '../../core/errors.js';
 import type { FilterObject } from '../../core/filters.js';
 import type { RecordRevision, RecordRevisionField } from '../../endpoints/record-revisions.js';
 import type { ListOptions } from '../../endpoints/resource.js';
+import { type DateInput, readRange } from './dates.js';
 
 /** Options of {@link auditTrail}. */
 export interface AuditTrailOptions {
@@ -16,13 +17,13 @@ export interface AuditTrailOptions {
    * `2025-01-31T08:00:00Z`, `2025-01-31T10:00:00+02:00`) or the API's `YYYY-MM-DD HH:mm:ss` (UTC).
    * @example '2025-01-01'
    */
-  from?: Date | string;
+  from?: DateInput;
   /**
    * Revisions made at or before this instant; same forms as `from`. A date with no time covers
    * that whole day: `to: '2025-01-31'` takes in revisions made on 31 January.
    * @example new Date('2025-03-31T23:59:59Z')
    */
-  to?: Date | string;
+  to?: DateInput;
   /** Only revisions made by this user login. */
   user?: string;
   /** Only revisions of this record. */
@@ -35,34 +36,6 @@ export interface AuditTrailOptions {
   signal?: AbortSignal;
   /** Items per page, 1..500 (default: the client's `pageSize`). */
   pageSize?: number;
-}
-
-const SECOND_MS = 1000;
-const DAY_MS = 86_400_000;
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?[+-]\d{2}:\d{2}$/;
-
-/** Reads a bound as an instant in epoch milliseconds, refusing anything that is not a date. */
-function readBound(value: Date | string, name: 'from' | 'to'): number {
-  if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw new ConfigurationError(`auditTrail: ${name} is an invalid Date`);
-    return value.getTime();
-  }
-  if (typeof value !== 'string')
-    throw new ConfigurationError(`auditTrail: ${name} must be a Date or a date string`);
-  const text = value.trim();
-  const plain = parseApiDate(text);
-  if (plain !== undefined) {
-    // A day without a time is the whole day for `to`, or "made on 31 January" would miss the 31st.
-    return name === 'to' && DATE_ONLY.test(text) ? plain.getTime() + DAY_MS - 1 : plain.getTime();
-  }
-  if (ISO_WITH_OFFSET.test(text)) {
-    const ms = Date.parse(text);
-    if (Number.isFinite(ms)) return ms;
-  }
-  throw new ConfigurationError(
-    `auditTrail: ${name} must be an ISO date (YYYY-MM-DD, YYYY-MM-DDTHH:mm:ssZ) or YYYY-MM-DD HH:mm:ss`,
-  );
 }
 
 /**
@@ -81,14 +54,9 @@ export async function* auditTrail(
   studyKey: string,
   options: AuditTrailOptions = {},
 ): AsyncGenerator<RecordRevision, void, undefined> {
-  const fromMs =
-    options.from === undefined
-      ? undefined
-      : Math.ceil(readBound(options.from, 'from') / SECOND_MS) * SECOND_MS;
-  const toMs =
-    options.to === undefined ? undefined : Math.floor(readBound(options.to, 'to') / SECOND_MS) * SECOND_MS;
-  if (fromMs !== undefined && toMs !== undefined && fromMs > toMs)
-    throw new ConfigurationError('auditTrail: from is after to');
+  const { from, to } = readRange(options, 'auditTrail');
+  const fromMs = from?.getTime();
+  const toMs = to?.getTime();
   for (const key of ['user', 'subjectKey', 'formKey'] as const) {
     const value = options[key];
     if (value !== undefined && (typeof value !== 'string' || value.length === 0))

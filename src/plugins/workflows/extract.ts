@@ -12,22 +12,12 @@
  * | `visitDate` | a visits listing filtered on the server (one bound), then matched on the client by visit id |
  */
 import type { Imednet } from '../../client.js';
-import { formatApiTimestamp, parseApiDate } from '../../core/dates.js';
-import { ConfigurationError } from '../../core/errors.js';
+import { formatApiTimestamp } from '../../core/dates.js';
+import { ConfigurationError, NotFoundError } from '../../core/errors.js';
 import type { FilterCondition, FilterInput, FilterObject } from '../../core/filters.js';
 import type { Record as ApiRecord, RecordField } from '../../endpoints/records.js';
+import { type DateRange, readRange } from './dates.js';
 import type { StudyStructure } from './structure.js';
-
-/** A date bound: a `Date`, an ISO 8601 string or the API's `YYYY-MM-DD HH:mm:ss` (UTC). */
-export type DateInput = Date | string;
-
-/** An inclusive range of dates; either end may be left open. */
-export interface DateRange {
-  /** The earliest date included. */
-  from?: DateInput;
-  /** The latest date included. */
-  to?: DateInput;
-}
 
 /** One value or several (any of them). */
 export type OneOrMany<T> = T | readonly T[];
@@ -90,46 +80,6 @@ const MAX_REQUESTS = 16;
 const asList = <T>(value: OneOrMany<T>): readonly T[] =>
   Array.isArray(value) ? (value as readonly T[]) : [value as T];
 
-/** Parses a date bound; a string that is neither ISO nor the API's format is refused. */
-export function toDate(value: DateInput, what: string): Date {
-  const date =
-    value instanceof Date
-      ? value
-      : typeof value === 'string'
-        ? /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(value)
-          ? parseApiDate(value)
-          : /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value)
-            ? new Date(value.length === 10 ? `${value}T00:00:00Z` : value)
-            : undefined
-        : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) {
-    throw new ConfigurationError(
-      `${what} must be a Date, an ISO 8601 date or 'YYYY-MM-DD HH:mm:ss' (got ${typeof value === 'string' ? JSON.stringify(value) : typeof value})`,
-    );
-  }
-  return date;
-}
-
-/** A range's bounds as the API's timestamp text, checked in order. */
-export function rangeBounds(
-  range: DateRange,
-  what: string,
-): { from?: string; to?: string; fromDate?: Date; toDate?: Date } {
-  const fromDate = range.from === undefined ? undefined : toDate(range.from, `${what}.from`);
-  let toBound = range.to === undefined ? undefined : toDate(range.to, `${what}.to`);
-  // A bare date as the upper bound means the whole of that day.
-  if (typeof range.to === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(range.to) && toBound) {
-    toBound = new Date(toBound.getTime() + 86_399_000);
-  }
-  if (fromDate && toBound && fromDate > toBound) {
-    throw new ConfigurationError(`${what}: from is after to`);
-  }
-  return {
-    ...(fromDate ? { from: formatApiTimestamp(fromDate), fromDate } : {}),
-    ...(toBound ? { to: formatApiTimestamp(toBound), toDate: toBound } : {}),
-  };
-}
-
 /** Records matching criteria across subjects, visits and records, streamed in recordId order. */
 export class Extraction implements AsyncIterable<ApiRecord> {
   readonly #client: Imednet;
@@ -165,7 +115,7 @@ export class Extraction implements AsyncIterable<ApiRecord> {
       if (!known.has(key)) throw new ConfigurationError(`records: unknown criterion "${key}"`);
     }
     for (const key of ['visitDate', 'dateCreated', 'dateModified'] as const) {
-      if (criteria[key] !== undefined) rangeBounds(criteria[key]!, key);
+      if (criteria[key] !== undefined) readRange(criteria[key]!, `records: ${key}`);
     }
     this.#client = client;
     this.#studyKey = studyKey;
@@ -196,8 +146,7 @@ export class Extraction implements AsyncIterable<ApiRecord> {
           asList(c.site).map((site) => {
             if (typeof site === 'number') return site;
             const found = structure.site(site);
-            if (!found)
-              throw new ConfigurationError(`records: the study has no site named ${JSON.stringify(site)}`);
+            if (!found) throw new NotFoundError(404, { message: `No site named ${JSON.stringify(site)}` });
             return found.siteId;
           }),
         );
@@ -209,9 +158,7 @@ export class Extraction implements AsyncIterable<ApiRecord> {
             if (typeof interval === 'number') return interval;
             const found = structure.interval(interval);
             if (!found) {
-              throw new ConfigurationError(
-                `records: the study has no interval named ${JSON.stringify(interval)}`,
-              );
+              throw new NotFoundError(404, { message: `No interval named ${JSON.stringify(interval)}` });
             }
             return found.interval.intervalId;
           }),
@@ -222,10 +169,10 @@ export class Extraction implements AsyncIterable<ApiRecord> {
     for (const key of ['dateCreated', 'dateModified'] as const) {
       const range = c[key];
       if (range === undefined) continue;
-      const { fromDate, toDate: to } = rangeBounds(range, key);
-      if (fromDate) filter[key] = { gte: fromDate };
+      const { from, to } = readRange(range, `records: ${key}`);
+      if (from) filter[key] = { gte: from };
       else if (to) filter[key] = { lte: to };
-      if (fromDate && to) clientSide.push(`${key}.to`);
+      if (from && to) clientSide.push(`${key}.to`);
     }
     // Each list multiplies the requests; past a handful, the longest lists are matched here instead.
     lists.sort((a, b) => a[1].length - b[1].length);
@@ -255,8 +202,8 @@ export class Extraction implements AsyncIterable<ApiRecord> {
     for (const name of plan.clientSide) {
       if (name === 'dateCreated.to' || name === 'dateModified.to') {
         const key = name === 'dateCreated.to' ? 'dateCreated' : 'dateModified';
-        const { to } = rangeBounds(c[key]!, key);
-        checks.push((record) => record[key] <= to!);
+        const to = formatApiTimestamp(readRange(c[key]!, key).to!);
+        checks.push((record) => record[key] <= to);
       } else if (name === 'subjectStatus') {
         const keys = new Set<string>();
         const statuses = asList(c.subjectStatus!);
@@ -268,10 +215,10 @@ export class Extraction implements AsyncIterable<ApiRecord> {
         checks.push((record) => record.subjectKey != null && keys.has(record.subjectKey));
       } else if (name === 'visitDate') {
         const visits = new Set<number>();
-        const { from, to } = rangeBounds(c.visitDate!, 'visitDate');
+        const { from, to } = readRange(c.visitDate!, 'visitDate');
         // Visit dates are day precision ('YYYY-MM-DD'); the bounds compare as text at that length.
         const day = (text: string | undefined) => text?.slice(0, 10);
-        const [lo, hi] = [day(from), day(to)];
+        const [lo, hi] = [day(from && formatApiTimestamp(from)), day(to && formatApiTimestamp(to))];
         const listing = this.#client.visits.list(this.#studyKey, {
           ...(lo ? { filter: { visitDate: { gte: lo } } } : hi ? { filter: { visitDate: { lte: hi } } } : {}),
           ...(signal ? { signal } : {}),

@@ -15,9 +15,26 @@
  * }
  */
 import type { Imednet } from '../../client.js';
+import type { RecordRevision } from '../../endpoints/record-revisions.js';
+import { type AuditTrailOptions, auditTrail } from './audit.js';
 import { Extraction, type ExtractOptions, type RecordCriteria } from './extract.js';
+import { type JobsSummary, type PollJobsOptions, pollJobs } from './jobs.js';
 import { type MapOptions, mapRecords } from './mapper.js';
+import {
+  openQueries,
+  type QueryCountOptions,
+  type QueryCounts,
+  type QueryStatus,
+  type QueryStreamOptions,
+  queryCounts,
+  type SiteSelector,
+  type SubjectQueryOptions,
+  siteQueries,
+  subjectQueries,
+} from './queries.js';
 import { StructureCache, type StructureOptions, type StudyStructure } from './structure.js';
+import { type SubjectData, type SubjectDataOptions, subjectData } from './subject.js';
+import { type SubjectTree, type SubjectTreeOptions, subjectTree } from './subject-tree.js';
 import { planTables, type RowBatch, type TableOptions, type TableSpec } from './tables.js';
 
 /** Options of the workflows plugin. */
@@ -122,6 +139,98 @@ export class Workflows {
     );
     yield* mapRecords(extraction, structure, options);
   }
+
+  /**
+   * Record revisions made between two dates (both inclusive), by a user, on a record, subject or
+   * form, oldest first; streamed.
+   * @example for await (const rev of client.workflows.auditTrail('MYSTUDY', { from: '2025-01-01', to: '2025-01-31', user: 'jdoe' })) console.log(rev.recordId);
+   */
+  auditTrail(
+    studyKey: string,
+    options: AuditTrailOptions = {},
+  ): AsyncGenerator<RecordRevision, void, undefined> {
+    return auditTrail(this.#client, studyKey, options);
+  }
+
+  /**
+   * Queries whose latest comment (highest `sequence`) is not closed — open or answered — with
+   * their state and age in days; streamed.
+   * @example for await (const { query, state, ageDays } of client.workflows.openQueries('MYSTUDY')) console.log(query.annotationId, state, ageDays);
+   */
+  openQueries(
+    studyKey: string,
+    options: QueryStreamOptions = {},
+  ): AsyncGenerator<QueryStatus, void, undefined> {
+    return openQueries(this.#client, studyKey, options);
+  }
+
+  /**
+   * Every query of one subject, with its state and age; streamed.
+   * @example for await (const q of client.workflows.subjectQueries('MYSTUDY', '01-001')) console.log(q.state);
+   */
+  subjectQueries(
+    studyKey: string,
+    subjectKey: string,
+    options: SubjectQueryOptions = {},
+  ): AsyncGenerator<QueryStatus, void, undefined> {
+    return subjectQueries(this.#client, studyKey, subjectKey, options);
+  }
+
+  /**
+   * Every query of one site's subjects, with its state and age: one listing of the site's subjects,
+   * then one pass over the study's queries (no filter naming every subject); streamed.
+   * @example for await (const q of client.workflows.siteQueries('MYSTUDY', { siteName: 'Chicago General Hospital' })) console.log(q.query.subjectKey);
+   */
+  siteQueries(
+    studyKey: string,
+    site: SiteSelector,
+    options: QueryStreamOptions = {},
+  ): AsyncGenerator<QueryStatus, void, undefined> {
+    return siteQueries(this.#client, studyKey, site, options);
+  }
+
+  /**
+   * How many queries are open, answered, closed and without comments: one streamed pass.
+   * @example const { open, answered, closed, noComments, total } = await client.workflows.queryCounts('MYSTUDY');
+   */
+  queryCounts(studyKey: string, options: QueryCountOptions = {}): Promise<QueryCounts> {
+    return queryCounts(this.#client, studyKey, options);
+  }
+
+  /**
+   * One subject's details, visits, records and queries, the four fetched at once.
+   * @example const { subject, visits, records, queries } = await client.workflows.subjectData('MYSTUDY', '01-001');
+   */
+  subjectData(studyKey: string, subjectKey: string, options: SubjectDataOptions = {}): Promise<SubjectData> {
+    return subjectData(this.#client, studyKey, subjectKey, options);
+  }
+
+  /**
+   * One subject as a tree: visits in interval order, each with its forms and their records as
+   * rows (mapped as `rows` maps them), plus the records outside any visit and the queries.
+   * @example const tree = await client.workflows.subjectTree('MYSTUDY', '01-001');
+   */
+  async subjectTree(
+    studyKey: string,
+    subjectKey: string,
+    options: SubjectTreeOptions = {},
+  ): Promise<SubjectTree> {
+    const structure = await this.structure(studyKey, options.signal ? { signal: options.signal } : {});
+    return subjectTree(this.#client, structure, subjectKey, options);
+  }
+
+  /**
+   * Polls many jobs at once until each ends, times out or stops; answers a summary (succeeded,
+   * failed, unfinished, elapsed).
+   * @example const summary = await client.workflows.pollJobs('MYSTUDY', batchIds, { interval: 2000, failFast: true });
+   */
+  pollJobs(
+    studyKey: string,
+    batchIds: readonly string[],
+    options: PollJobsOptions = {},
+  ): Promise<JobsSummary> {
+    return pollJobs(this.#client, studyKey, batchIds, options);
+  }
 }
 
 /**
@@ -134,16 +243,50 @@ export function workflows(options: WorkflowsOptions = {}) {
   };
 }
 
+export { type AuditTrailOptions, auditTrail } from './audit.js';
+export type { DateInput, DateRange } from './dates.js';
 export {
-  type DateInput,
-  type DateRange,
   Extraction,
   type ExtractionPlan,
   type ExtractOptions,
   type OneOrMany,
   type RecordCriteria,
 } from './extract.js';
+export {
+  type FailedJob,
+  type JobsProgress,
+  type JobsSummary,
+  type PollJobsOptions,
+  pollJobs,
+  type UnfinishedJob,
+  type UnfinishedReason,
+} from './jobs.js';
 export { convertValue, type MapIssue, type MapOptions, mapRecords, RowMappingError } from './mapper.js';
+export {
+  type ChunkMapper,
+  type ChunkOptions,
+  chunk,
+  type MapChunksOptions,
+  mapChunks,
+  type PipelineSource,
+} from './pipeline.js';
+export {
+  latestComment,
+  openQueries,
+  type QueryCountOptions,
+  type QueryCounts,
+  type QueryState,
+  type QueryStatus,
+  type QueryStreamOptions,
+  queryAgeDays,
+  queryCounts,
+  queryState,
+  queryStatus,
+  type SiteSelector,
+  type SubjectQueryOptions,
+  siteQueries,
+  subjectQueries,
+} from './queries.js';
 export {
   fetchStructure,
   type StructureForm,
@@ -151,6 +294,14 @@ export {
   type StructureOptions,
   StudyStructure,
 } from './structure.js';
+export { type SubjectData, type SubjectDataOptions, subjectData } from './subject.js';
+export {
+  type SubjectTree,
+  type SubjectTreeForm,
+  type SubjectTreeOptions,
+  type SubjectTreeVisit,
+  subjectTree,
+} from './subject-tree.js';
 export {
   type CellValue,
   type Column,

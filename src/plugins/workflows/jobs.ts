@@ -6,7 +6,7 @@ import type { Imednet } from '../../client.js';
 import { AbortError, ConfigurationError } from '../../core/errors.js';
 import { sleep } from '../../core/sleep.js';
 import { checkNonNegative, checkPositiveInteger, pathSegment } from '../../core/validate.js';
-import { isTerminalJobState, type Job } from '../../endpoints/jobs.js';
+import { isSuccessfulJobState, isTerminalJobState, type Job } from '../../endpoints/jobs.js';
 
 /** Options of `pollJobs`. */
 export interface PollJobsOptions {
@@ -94,14 +94,6 @@ export interface JobsSummary {
   elapsedMs: number;
   /** Distinct jobs in the set. */
   total: number;
-}
-
-// jobs.ts keeps its state sets private; this mirrors its success set (see isTerminalJobState).
-const SUCCESS_STATES = new Set(['completed', 'success', 'succeeded']);
-
-/** Whether a job state means success, in any letter case. */
-function isSuccessfulJobState(state: string | null | undefined): boolean {
-  return SUCCESS_STATES.has(state?.trim().toLowerCase() ?? '');
 }
 
 type Outcome =

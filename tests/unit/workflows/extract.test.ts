@@ -146,7 +146,7 @@ describe('client.workflows.records (records by criteria)', () => {
     );
     expect(() => wf.records('DEMO', { color: 'red' } as never)).toThrow(/unknown criterion "color"/);
     await expect(wf.records('DEMO', { site: 'Nowhere Clinic' }).toArray()).rejects.toThrow(
-      /no site named "Nowhere Clinic"/,
+      /No site named "Nowhere Clinic"/,
     );
     await expect(wf.records('DEMO', { form: [] }).toArray()).rejects.toThrow(/empty list/);
     expect(filters()).toEqual([]);
