@@ -34,7 +34,13 @@ export { type Coding, type CodingField, CodingSchema } from './endpoints/codings
 export { type FieldsOf, type Keyword, KeywordSchema } from './endpoints/fields.js';
 export { type Form, type FormField, FormSchema } from './endpoints/forms.js';
 export { type Interval, type IntervalField, IntervalSchema } from './endpoints/intervals.js';
-export { isSuccessfulJobState, isTerminalJobState, type Job, JobSchema, type JobWaitOptions } from './endpoints/jobs.js';
+export {
+  isSuccessfulJobState,
+  isTerminalJobState,
+  type Job,
+  JobSchema,
+  type JobWaitOptions,
+} from './endpoints/jobs.js';
 export {
   type Query,
   type QueryComment,
