@@ -4,6 +4,7 @@
  * JSON line with the count, the time and the memory figures.
  *
  *   npx tsx bench/stream.ts --url http://127.0.0.1:1234 --study BENCH --records 1000000 [--client floor]
+ *                           [--concurrency N] [--max-concurrency M] [--by page]
  */
 import { Imednet } from '../src/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
@@ -34,12 +35,23 @@ if (option('client') === 'floor') {
   records = (await pullFloor(url, studyKey)).records;
 } else {
   const client = new Imednet({ apiKey: DEFAULT_API_KEY, securityKey: DEFAULT_SECURITY_KEY, baseUrl: url });
+  const width = option('concurrency');
+  const most = option('max-concurrency');
   let lastId = 0;
-  for await (const record of client.records.list(studyKey, { pageSize: PAGE_SIZE })) {
+  const listing = client.records.list(studyKey, {
+    pageSize: PAGE_SIZE,
+    ...(width ? { concurrency: Number(width) } : {}),
+    ...(most ? { maxConcurrency: Number(most) } : {}),
+  });
+  const check = (id: number) => {
     records++;
-    const id = record.recordId;
     if (id <= lastId) ordered = false;
     lastId = id;
+  };
+  if (option('by') === 'page') {
+    for await (const page of listing.pages()) for (const record of page.items) check(record.recordId);
+  } else {
+    for await (const record of listing) check(record.recordId);
   }
 }
 const seconds = (performance.now() - t0) / 1000;
