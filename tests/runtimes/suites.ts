@@ -35,6 +35,8 @@ const STORAGE = ['imednet/storage', 'imednet/storage/conformance', 'imednet/plug
 /** The registry. */
 export const SUITES: readonly SuiteEntry[] = [
   { file: 'core.mjs', runtimes: RUNTIMES },
+  // Structure, records by criteria and the record mapper, the same in every runtime.
+  { file: 'workflows.mjs', runtimes: RUNTIMES, imports: ['imednet/plugins/workflows'] },
   // Every storage adapter passes the conformance suite in the runtime it is made for, and keeps a
   // sync cache equal to the server.
   {

@@ -137,7 +137,7 @@ export class Workflows {
       },
       async () => structure,
     );
-    yield* mapRecords(extraction, structure, options);
+    yield* mapRecords(extraction.chunks(), structure, options);
   }
 
   /**
@@ -222,7 +222,7 @@ export class Workflows {
   /**
    * Polls many jobs at once until each ends, times out or stops; answers a summary (succeeded,
    * failed, unfinished, elapsed).
-   * @example const summary = await client.workflows.pollJobs('MYSTUDY', batchIds, { interval: 2000, failFast: true });
+   * @example const summary = await client.workflows.pollJobs('MYSTUDY', [batchId], { interval: 2000, failFast: true });
    */
   pollJobs(
     studyKey: string,
@@ -261,7 +261,14 @@ export {
   type UnfinishedJob,
   type UnfinishedReason,
 } from './jobs.js';
-export { convertValue, type MapIssue, type MapOptions, mapRecords, RowMappingError } from './mapper.js';
+export {
+  convertValue,
+  type MapIssue,
+  type MapOptions,
+  mapRecords,
+  type RecordSource,
+  RowMappingError,
+} from './mapper.js';
 export {
   type ChunkMapper,
   type ChunkOptions,

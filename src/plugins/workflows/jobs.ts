@@ -166,7 +166,7 @@ function checkOptions(studyKey: string, batchIds: readonly string[], options: Po
  * reason `no-state` instead of letting it run into the timeout. Bad arguments throw
  * `ConfigurationError` before any request; an abort rejects with `AbortError`.
  * @example
- * const summary = await pollJobs(client, 'MYSTUDY', batchIds, { interval: 2000, concurrency: 4 });
+ * const summary = await pollJobs(client, 'MYSTUDY', [batchId], { interval: 2000, concurrency: 4 });
  * if (summary.failed.length) console.log(summary.failed.map((f) => f.batchId));
  */
 export async function pollJobs(

@@ -42,7 +42,7 @@ export interface MapIssue {
 
 /**
  * Options of the record mapper.
- * @example { header: 'label', batchSize: 5000, onInvalidValue: 'null', onIssue: (issue) => issues.push(issue) }
+ * @example { header: 'label', batchSize: 5000, onInvalidValue: 'null', onIssue: (issue) => console.warn(issue.kind, issue.recordId, issue.variable) }
  */
 export interface MapOptions extends TableOptions {
   /** Most rows per batch (default 1000). */
@@ -139,6 +139,15 @@ export function convertValue(type: ColumnType, raw: unknown): Converted {
   }
 }
 
+/**
+ * Records for the mapper: one by one or in chunks (arrays), from any (async) iterable — a listing,
+ * an extraction, a listing's `.pages()` mapped to their items, or the sync cache's
+ * `iterateRecords`.
+ */
+export type RecordSource =
+  | AsyncIterable<ApiRecord | readonly ApiRecord[]>
+  | Iterable<ApiRecord | readonly ApiRecord[]>;
+
 /** How one variable's value lands in a wide row. */
 interface Cell {
   key: string;
@@ -158,16 +167,17 @@ interface Filling {
 }
 
 /**
- * Maps records to row batches. `source` is any (async) iterable of records: a listing, an
- * extraction, or the sync cache's records. Batches of different tables interleave as the records
+ * Maps records to row batches. `source` is any (async) iterable of records or of chunks of
+ * records: a listing, an extraction, or the sync cache's `iterateRecords`. Batches of different tables interleave as the records
  * come; within a table rows keep the source's order.
  * @example
+ * const structure = await fetchStructure(client, 'MYSTUDY');
  * for await (const batch of mapRecords(client.records.list('MYSTUDY'), structure, { forms: ['AE'] })) {
  *   console.log(batch.table.name, batch.rows.length);
  * }
  */
 export async function* mapRecords(
-  source: AsyncIterable<ApiRecord> | Iterable<ApiRecord>,
+  source: RecordSource,
   structure: StudyStructure,
   options: MapOptions = {},
 ): AsyncGenerator<RowBatch, void, undefined> {
@@ -258,61 +268,71 @@ export async function* mapRecords(
   });
 
   const signal = options.signal;
-  for await (const record of source) {
-    if (signal?.aborted) throw new AbortError('The mapping was aborted', { cause: signal.reason });
-    const form = structure.form(record.formKey);
-    if (!form) {
-      report(
-        { kind: 'unknown-form', recordId: record.recordId, formKey: record.formKey },
-        `Record ${record.recordId} is on form ${record.formKey}, which the study structure does not have (fetch it again with refresh: true if the form is new); pass unknown: 'ignore' to leave such records out and be told of each`,
-        unknown === 'ignore',
-      );
-      continue;
+  const one: ApiRecord[] = [];
+  for await (const item of source) {
+    // A source may hand over records one by one, or in chunks (a page, the sync cache's batches).
+    let records: readonly ApiRecord[];
+    if (Array.isArray(item)) records = item;
+    else {
+      one[0] = item as ApiRecord;
+      records = one;
     }
-    if (!selected.has(record.formKey)) continue;
-    const data = (record.recordData ?? {}) as { [name: string]: unknown };
-    if (longTable) {
-      let variables = longVariables.get(record.formKey);
-      if (!variables) {
-        variables = new Map(form.variables.map((v) => [v.variableName, v]));
-        longVariables.set(record.formKey, variables);
-      }
-      yield* fillLong(longTable, record, data, variables, wanted, fixed, report, unknown, batchSize);
-      continue;
-    }
-    const filling = fillings.get(record.formKey)!;
-    const row = fixed(record);
-    for (const cell of filling.cells) {
-      const raw = data[cell.key];
-      const value = typed(cell.type, raw, record, cell.key);
-      row[cell.column] = value;
-      if (cell.labelColumn !== undefined) {
-        const label = value === null ? null : (cell.labels![String(value)] ?? null);
-        if (value !== null && label === null) {
-          options.onIssue?.({
-            kind: 'unknown-code',
-            recordId: record.recordId,
-            formKey: record.formKey,
-            variable: cell.key,
-          });
-        }
-        row[cell.labelColumn] = label;
-      }
-    }
-    for (const key in data) {
-      if (!filling.known.has(key)) {
+    for (const record of records) {
+      if (signal?.aborted) throw new AbortError('The mapping was aborted', { cause: signal.reason });
+      const form = structure.form(record.formKey);
+      if (!form) {
         report(
-          { kind: 'unknown-variable', recordId: record.recordId, formKey: record.formKey, variable: key },
-          `Record ${record.recordId} on form ${record.formKey} has a value under ${JSON.stringify(key)}, which is no variable of the form; pass unknown: 'ignore' to leave such values out and be told of each`,
+          { kind: 'unknown-form', recordId: record.recordId, formKey: record.formKey },
+          `Record ${record.recordId} is on form ${record.formKey}, which the study structure does not have (fetch it again with refresh: true if the form is new); pass unknown: 'ignore' to leave such records out and be told of each`,
           unknown === 'ignore',
         );
+        continue;
       }
-    }
-    filling.rows.push(row);
-    if (filling.rows.length >= batchSize) {
-      const rows = filling.rows;
-      filling.rows = [];
-      yield { table: filling.spec, rows };
+      if (!selected.has(record.formKey)) continue;
+      const data = (record.recordData ?? {}) as { [name: string]: unknown };
+      if (longTable) {
+        let variables = longVariables.get(record.formKey);
+        if (!variables) {
+          variables = new Map(form.variables.map((v) => [v.variableName, v]));
+          longVariables.set(record.formKey, variables);
+        }
+        yield* fillLong(longTable, record, data, variables, wanted, fixed, report, unknown, batchSize);
+        continue;
+      }
+      const filling = fillings.get(record.formKey)!;
+      const row = fixed(record);
+      for (const cell of filling.cells) {
+        const raw = data[cell.key];
+        const value = typed(cell.type, raw, record, cell.key);
+        row[cell.column] = value;
+        if (cell.labelColumn !== undefined) {
+          const label = value === null ? null : (cell.labels![String(value)] ?? null);
+          if (value !== null && label === null) {
+            options.onIssue?.({
+              kind: 'unknown-code',
+              recordId: record.recordId,
+              formKey: record.formKey,
+              variable: cell.key,
+            });
+          }
+          row[cell.labelColumn] = label;
+        }
+      }
+      for (const key in data) {
+        if (!filling.known.has(key)) {
+          report(
+            { kind: 'unknown-variable', recordId: record.recordId, formKey: record.formKey, variable: key },
+            `Record ${record.recordId} on form ${record.formKey} has a value under ${JSON.stringify(key)}, which is no variable of the form; pass unknown: 'ignore' to leave such values out and be told of each`,
+            unknown === 'ignore',
+          );
+        }
+      }
+      filling.rows.push(row);
+      if (filling.rows.length >= batchSize) {
+        const rows = filling.rows;
+        filling.rows = [];
+        yield { table: filling.spec, rows };
+      }
     }
   }
   for (const filling of longTable ? [longTable] : fillings.values()) {

@@ -84,7 +84,7 @@ function whenAborted(signal: AbortSignal | undefined): { promise: Promise<void>;
 /**
  * Cuts a stream into arrays of `size` items (the last may be shorter; none is empty), pulling one
  * chunk's worth of items at a time and never more.
- * @example for await (const batch of chunk(client.records.list('MYSTUDY'), 100)) await sink.write(batch);
+ * @example for await (const batch of chunk(client.records.list('MYSTUDY'), 100)) write(batch);
  */
 export function chunk<T>(
   source: PipelineSource<T>,
@@ -168,7 +168,11 @@ interface Call<R> {
  * position. When the consumer stops early (`break`) or `signal` fires, no new call starts, running
  * calls see their signal aborted and the source's `return()` is called; an abort throws `AbortError`.
  * @example
- * for await (const written of mapChunks(chunk(records, 100), (batch, i, signal) => sink.write(batch, { signal }), { concurrency: 3 })) {
+ * const load = async (batch: unknown[], _index: number, signal: AbortSignal) => {
+ *   await fetch('https://warehouse.example/load', { method: 'POST', body: JSON.stringify(batch), signal });
+ *   return batch.length;
+ * };
+ * for await (const written of mapChunks(chunk(client.records.list('MYSTUDY'), 100), load, { concurrency: 3 })) {
  *   console.log(`batch written: ${written} rows`);
  * }
  */

@@ -100,7 +100,7 @@ function stateOf(latest: QueryComment | undefined): QueryState {
 
 /**
  * The state of a query, from the comment with the highest `sequence`.
- * @example queryState(query) // 'answered'
+ * @example for await (const query of client.queries.list('MYSTUDY')) console.log(query.annotationId, queryState(query)); // 12 'answered'
  */
 export function queryState(query: Query): QueryState {
   return stateOf(latestComment(query));
@@ -116,7 +116,7 @@ function ageOf(query: Query, latest: QueryComment | undefined, now: Date): numbe
 /**
  * Whole days a query has been (or was) open: from `dateCreated` to `now` while it is not closed,
  * to the closing comment's `date` once it is. `undefined` when a date is missing or unreadable.
- * @example queryAgeDays(query, new Date('2025-06-01T00:00:00Z')) // 12
+ * @example for await (const query of client.queries.list('MYSTUDY')) console.log(queryAgeDays(query, new Date('2025-06-01T00:00:00Z'))); // 12
  */
 export function queryAgeDays(query: Query, now: Date = new Date()): number | undefined {
   return ageOf(query, latestComment(query), now);

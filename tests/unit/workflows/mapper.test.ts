@@ -3,6 +3,7 @@ import { Imednet } from '../../../src/client.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import type { Record as SdkRecord } from '../../../src/endpoints/records.js';
 import { isImednetError } from '../../../src/index.js';
+import { sync } from '../../../src/plugins/sync/index.js';
 import {
   type MapIssue,
   mapRecords,
@@ -13,6 +14,7 @@ import {
   StudyStructure,
   workflows,
 } from '../../../src/plugins/workflows/index.js';
+import { memoryStorage } from '../../../src/storage/index.js';
 import { createFakeStudy } from '../../../src/testing/index.js';
 import type { ApiRecord } from '../../../src/testing/types.js';
 import { API_KEY, BASE_URL, SECURITY_KEY, useMockApi } from '../support.js';
@@ -325,5 +327,17 @@ describe('client.workflows.rows (the record mapper)', () => {
     expect(pulled).toBeLessThanOrEqual(study.forms.length * (batchSize - 1) + 1);
     await iterator.return?.(undefined);
     expect(pulled).toBeLessThan(records.length);
+  });
+
+  it('maps the sync cache’s chunks of records to the same rows as the API’s records', async () => {
+    const Both = Imednet.plugin(workflows(), sync({ storage: memoryStorage() }));
+    const c = new Both({ apiKey: API_KEY, securityKey: SECURITY_KEY, baseUrl: BASE_URL });
+    await c.cache.syncRecords('DEMO');
+    const structure = await c.workflows.structure('DEMO');
+    const live = [...study.records].filter((r) => r.deleted !== true);
+    const fromCache = await collect(mapRecords(c.cache.iterateRecords('DEMO'), structure));
+    const fromApi = await collect(mapRecords(sdk(live), structure));
+    expect([...fromCache.tables.keys()].sort()).toEqual([...fromApi.tables.keys()].sort());
+    for (const [name, rows] of fromApi.tables) expect(fromCache.tables.get(name)).toEqual(rows);
   });
 });
