@@ -25,6 +25,7 @@ import {
   denoExample,
   nodeExample,
   nodeSyncExample,
+  nodeWorkflowsExample,
   workerExample,
 } from '../tests/runtimes/host/examples.js';
 import { type NodeBinary, nodeBinaries } from '../tests/runtimes/host/node-versions.js';
@@ -236,6 +237,7 @@ async function main(): Promise<number> {
         [
           (b: Backend) => nodeExample(packed.tarball, b, subjects),
           (b: Backend) => nodeSyncExample(packed.tarball, b),
+          (b: Backend) => nodeWorkflowsExample(packed.tarball, b),
           (b: Backend) => denoExample(packed.tarball, b, subjects),
           (b: Backend) => bunExample(packed.tarball, b),
           (b: Backend) => workerExample(packed.tarball, b, subjects),

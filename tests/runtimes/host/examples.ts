@@ -3,14 +3,14 @@
 // run the way its README line says; the browser page imports from esm.sh, which is routed to the
 // local CDN.
 import { spawn } from 'node:child_process';
-import { cp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { Backend } from './backend.js';
 import type { Browser } from './browser.js';
 import type { Cdn } from './cdn.js';
 import { type CheckOutcome, check } from './package-checks.js';
 import { EXAMPLES_DIR, ROOT, WORK_DIR } from './paths.js';
 import { npmInstall } from './prepare.js';
-import { killTree, runOk, tail } from './proc.js';
+import { killTree, run, runOk, tail } from './proc.js';
 import { BUN, DENO } from './runtimes.js';
 import { runWorker } from './workerd.js';
 
@@ -126,6 +126,166 @@ export function nodeSyncExample(tarball: string, backend: Backend): Promise<Chec
       throw new Error(`the second run was not a small incremental sync:\n${tail(second)}`);
     }
     return `full (${total} records), then incremental: ${fetched} fetched, 1 deleted`;
+  });
+}
+
+/** Counts the records of a CSV file (RFC 4180: a line break inside quotes is part of a field). */
+function csvRecords(text: string): number {
+  let records = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === '\n' && !quoted) records++;
+  }
+  if (quoted) throw new Error('the CSV file ends inside a quoted field');
+  return records;
+}
+
+/**
+ * examples/node-workflows: every script of the folder against the fake study, each checked on
+ * numbers worked out here from the study itself (counts per form, query states by the highest
+ * sequence, the records a job added), plus the one-line error of an unknown study.
+ */
+export function nodeWorkflowsExample(tarball: string, backend: Backend): Promise<CheckOutcome> {
+  return check('examples/node-workflows', async () => {
+    const dir = await stage('node-workflows', tarball);
+    const study = backend.mock.study;
+    const requests = backend.mock.api.requests;
+    const key = backend.studyKey;
+    const node = async (script: string, ...args: string[]) =>
+      (
+        await runOk(process.execPath, [script, key, ...args], {
+          cwd: dir,
+          env: exampleEnv(backend),
+          timeoutMs: EXAMPLE_TIMEOUT_MS,
+        })
+      ).stdout;
+    const records = () => [...study.records.headers()];
+    const perForm = (formKey: string) => records().filter((r) => r.formKey === formKey);
+    const ran: string[] = [];
+
+    // extract.mjs: AE records of Enrolled subjects, and the audit trail of the first one.
+    const enrolled = new Set(
+      study.subjects.filter((s) => s.subjectStatus === 'Enrolled').map((s) => s.subjectKey),
+    );
+    const ae = perForm('AE').filter((r) => r.subjectKey != null && enrolled.has(r.subjectKey));
+    const firstAe = ae[0];
+    if (!firstAe) throw new Error('the example study has no AE record of an Enrolled subject');
+    const revisions = [...study.recordRevisions].filter((r) => r.recordId === firstAe.recordId).length;
+    expectLines(await node('extract.mjs'), [
+      'server filters: formKey; matched here: subjectStatus',
+      `AE records of Enrolled subjects: ${ae.length} (${new Set(ae.map((r) => r.subjectKey)).size} subjects)`,
+      new RegExp(`record ${firstAe.recordId}: ${revisions} revisions by \\d+ users`),
+      /revisions on \d{4}-\d{2}-\d{2}: [1-9]\d*/,
+    ]);
+    ran.push('extract.mjs');
+
+    // queries.mjs: states from the comment with the highest sequence.
+    const states = study.queries.map((q) => {
+      const comments = [...(q.queryComments ?? [])].sort((a, b) => (b.sequence ?? 0) - (a.sequence ?? 0));
+      const latest = comments[0];
+      if (!latest) return 'noComments';
+      if (latest.closed === true) return 'closed';
+      return /answered/i.test(latest.annotationStatus ?? '') ? 'answered' : 'open';
+    });
+    const count = (state: string) => states.filter((s) => s === state).length;
+    const site = study.sites[0];
+    if (!site) throw new Error('the example study has no site');
+    const siteSubjects = new Set(
+      study.subjects.filter((s) => s.siteId === site.siteId).map((s) => s.subjectKey),
+    );
+    const atSite = study.queries.filter((q) => q.subjectKey != null && siteSubjects.has(q.subjectKey));
+    expectLines(await node('queries.mjs'), [
+      `queries: ${study.queries.length} (open ${count('open')}, answered ${count('answered')}, ` +
+        `closed ${count('closed')}, without comments ${count('noComments')})`,
+      `open or answered: ${count('open') + count('answered')}`,
+      `site ${site.siteName}: ${atSite.length} queries`,
+    ]);
+    ran.push('queries.mjs');
+
+    // subject.mjs: the first subject listed, every one of its records placed in the tree.
+    const subject = study.subjects[0];
+    if (!subject) throw new Error('the example study has no subject');
+    const own = records().filter((r) => r.subjectKey === subject.subjectKey).length;
+    const ownQueries = study.queries.filter((q) => q.subjectKey === subject.subjectKey).length;
+    const subjectOut = await node('subject.mjs');
+    expectLines(subjectOut, [
+      new RegExp(`subject ${subject.subjectKey} .*: \\d+ visits, ${own} records, ${ownQueries} queries`),
+    ]);
+    const placed = /rows in visits: (\d+), outside any visit: (\d+)/.exec(subjectOut);
+    if (!placed || Number(placed[1]) + Number(placed[2]) !== own) {
+      throw new Error(`subject.mjs did not place the subject's ${own} records:\n${tail(subjectOut)}`);
+    }
+    ran.push('subject.mjs');
+
+    // structure.mjs: the design's counts, and the second call answered by the cache.
+    const formsBefore = requests.filter((r) => r.path.endsWith('/forms')).length;
+    expectLines(await node('structure.mjs'), [
+      `${key}: ${study.intervals.length} intervals, ${study.forms.length} forms, ` +
+        `${study.variables.length} variables, ${study.sites.length} sites`,
+      'second call served from the cache: true',
+      new RegExp(`tables: ${study.forms.length}; widest: \\w+`),
+    ]);
+    const formListings = requests.filter((r) => r.path.endsWith('/forms')).length - formsBefore;
+    if (formListings !== 1) throw new Error(`structure.mjs listed the forms ${formListings} times, not once`);
+    ran.push('structure.mjs');
+
+    // rows.mjs: one CSV per form holding a header and one line per record of the form.
+    const rowsOut = await node('rows.mjs', 'out');
+    expectLines(rowsOut, [
+      ...study.forms.map((f) => `${f.formKey}: ${perForm(f.formKey).length} rows -> out/${f.formKey}.csv`),
+      `rows: ${records().length} in ${study.forms.length} files`,
+    ]);
+    for (const { formKey } of study.forms) {
+      const csv = await readFile(`${dir}/out/${formKey}.csv`, 'utf8');
+      if (
+        !csv.startsWith('recordId,subjectKey,siteId,siteName,') ||
+        csvRecords(csv) !== perForm(formKey).length + 1
+      ) {
+        throw new Error(`out/${formKey}.csv does not hold a header and ${perForm(formKey).length} rows`);
+      }
+    }
+    ran.push('rows.mjs');
+
+    // pipeline.mjs: the records listing in chunks of 100.
+    const total = records().length;
+    const complete = records().filter((r) => r.recordStatus === 'Record Complete').length;
+    expectLines(await node('pipeline.mjs'), [
+      `batches: ${Math.ceil(total / 100)} of up to 100 records, in order`,
+      `records: ${total} (Record Complete: ${complete})`,
+    ]);
+    ran.push('pipeline.mjs');
+
+    // jobs.mjs: nothing without --write; with it, three jobs polled to their end and three records more.
+    const before = study.records.length;
+    expectLines(await node('jobs.mjs'), ['run again with --write to do it']);
+    if (study.records.length !== before) throw new Error('jobs.mjs wrote without --write');
+    expectLines(await node('jobs.mjs', 'AE', '--write'), [
+      'jobs started: 3',
+      /jobs: 3 succeeded, 0 failed, 0 unfinished in [\d.]+ s/,
+    ]);
+    if (study.records.length !== before + 3) {
+      throw new Error(`the study has ${study.records.length - before} new records, not 3`);
+    }
+    ran.push('jobs.mjs');
+
+    // Every script of the folder ran (client.mjs is the part they share, not a script).
+    const scripts = (await readdir(dir)).filter((f) => f.endsWith('.mjs') && f !== 'client.mjs').sort();
+    const missed = scripts.filter((s) => !ran.includes(s));
+    if (missed.length > 0) throw new Error(`not run by this check: ${missed.join(', ')}`);
+
+    // An error is one line on stderr and exit code 1, without a stack.
+    const failed = await run(process.execPath, ['extract.mjs', 'NO_SUCH_STUDY'], {
+      cwd: dir,
+      env: exampleEnv(backend),
+      timeoutMs: EXAMPLE_TIMEOUT_MS,
+    });
+    const lines = failed.stderr.trim().split('\n');
+    if (failed.code !== 1 || lines.length !== 1 || !lines[0]?.startsWith('NotFoundError: ')) {
+      throw new Error(`an unknown study gave exit ${failed.code} and:\n${tail(failed.stderr)}`);
+    }
+    return `${ran.length} scripts; ${total} rows in ${study.forms.length} CSV files; 3 jobs polled`;
   });
 }
 
