@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Imednet } from '../../../src/client.js';
+import { parseApiDate } from '../../../src/core/dates.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import type { Record as SdkRecord } from '../../../src/endpoints/records.js';
 import { isImednetError } from '../../../src/index.js';
 import { sync } from '../../../src/plugins/sync/index.js';
 import {
+  convertValue,
   type MapIssue,
   mapRecords,
   RECORD_COLUMNS,
@@ -339,5 +341,36 @@ describe('client.workflows.rows (the record mapper)', () => {
     const fromApi = await collect(mapRecords(sdk(live), structure));
     expect([...fromCache.tables.keys()].sort()).toEqual([...fromApi.tables.keys()].sort());
     for (const [name, rows] of fromApi.tables) expect(fromCache.tables.get(name)).toEqual(rows);
+  });
+
+  it('reads dates exactly as the general date parser does, valid or not', () => {
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    const samples: string[] = [
+      '2024-02-29',
+      '2023-02-29',
+      '2024-02-30',
+      '2025-12-31 23:59:59',
+      '2025-12-31 24:00:00',
+    ];
+    let seed = 7;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const date = `${pad(1890 + rnd(240), 4)}-${pad(rnd(14))}-${pad(rnd(33))}`;
+      const time = `${pad(rnd(26))}:${pad(rnd(62))}:${pad(rnd(62))}`;
+      const sep = [' ', 'T', '_'][rnd(3)];
+      samples.push(date, `${date}${sep}${time}`, `${date} ${time}`.slice(0, 16 + rnd(4)));
+    }
+    for (const text of samples) {
+      const expected = parseApiDate(text);
+      for (const type of ['date', 'datetime'] as const) {
+        const got = convertValue(type, text);
+        const wanted = type === 'date' && !/^\d{4}-\d{2}-\d{2}$/.test(text) ? undefined : expected;
+        if (wanted === undefined) expect(got instanceof Date, `${type} ${text}`).toBe(false);
+        else expect((got as Date).getTime(), `${type} ${text}`).toBe(wanted.getTime());
+      }
+    }
   });
 });
