@@ -286,10 +286,11 @@ function exportsOf(modules: string[]): Map<string, Exports> {
 // are for Bun, Workers or a browser).
 const JSDOC_GLOBALS = `import type { Imednet, Plugin } from '${join(ROOT, 'src/index.js')}';
 import type { SyncCache } from '${join(ROOT, 'src/plugins/sync/index.js')}';
+import type { Workflows } from '${join(ROOT, 'src/plugins/workflows/index.js')}';
 import type { StorageAdapter } from '${join(ROOT, 'src/storage/index.js')}';
 import type { SqlExecutorSource, syncExecutor } from '${join(ROOT, 'src/storage/sqlite/index.js')}';
 declare global {
-  var client: Imednet & { cache: SyncCache };
+  var client: Imednet & { cache: SyncCache; workflows: Workflows };
   var apiKey: string;
   var securityKey: string;
   // The reader's own: a storage adapter, a plugin, a metrics sink, a job's batch id, a writer, an

@@ -41,7 +41,7 @@ describe('the examples, from a clone of this repository', () => {
   });
 
   it('depend on this repository, never on an unpublished registry version', async () => {
-    for (const name of ['node', 'node-sync', 'bun', 'deno', 'cloudflare-worker']) {
+    for (const name of ['node', 'node-sync', 'node-workflows', 'bun', 'deno', 'cloudflare-worker']) {
       const pkg = JSON.parse(await readFile(join(ROOT, 'examples', name, 'package.json'), 'utf8'));
       expect({ name, imednet: pkg.dependencies?.imednet }).toEqual({ name, imednet: 'file:../..' });
     }
