@@ -137,11 +137,12 @@ ${new Date().toISOString().slice(0, 10)}: ${RECORDS.toLocaleString('en-US')} rec
 
 | mode | median s | min s | max s | ratio | client CPU s | server CPU s | peak RSS MB | peak heap used MB | cells | batches |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-| list | ${n(list.medianSeconds)} | ${n(list.minSeconds)} | ${n(list.maxSeconds)} | 1.00x | ${n(list.medianCpuSeconds)} | ${n(list.medianServerCpuSeconds)} | ${list.maxRssMB} | ${list.peakHeapUsedMB} | ${list.cells.toLocaleString('en-US')} | — |
+| list | ${n(list.medianSeconds)} | ${n(list.minSeconds)} | ${n(list.maxSeconds)} | 1.00x | ${n(list.medianCpuSeconds)} | ${n(list.medianServerCpuSeconds)} | ${list.maxRssMB} | ${list.peakHeapUsedMB} | — | — |
 | rows | ${n(rows.medianSeconds)} | ${n(rows.minSeconds)} | ${n(rows.maxSeconds)} | ${n(ratio)}x | ${n(rows.medianCpuSeconds)} | ${n(rows.medianServerCpuSeconds)} | ${rows.maxRssMB} | ${rows.peakHeapUsedMB} | ${rows.cells.toLocaleString('en-US')} | ${rows.batches.toLocaleString('en-US')} |
 
-"cells" counts the values present in the records (list) and the cells of the rows, fixed columns
-included (rows). Peak RSS is the kernel's high-water mark for the client process.
+"cells" counts the cells of the rows, fixed columns included. Peak RSS is the kernel's high-water
+mark for the client process. The mock renders every page as it is asked, so the server's CPU
+shares the two cores with the client's and both modes are bound by the two together.
 
 | target (issue 10) | figure | met |
 | --- | --- | --- |
