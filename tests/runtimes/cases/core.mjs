@@ -115,7 +115,9 @@ export default {
       const api = client();
       const forms = await api.forms.list(study).toArray();
       const form = forms.find((f) => !f.disabled);
-      const [variable] = await api.variables.list(study, { filter: { formKey: form.formKey } }).toArray();
+      const variables = await api.variables.list(study, { filter: { formKey: form.formKey } }).toArray();
+      // A text answer, valid for its variable (other suites map every record by its type).
+      const variable = variables.find((v) => v.variableType === 'TEXT') ?? variables[0];
       const [subject] = await api.subjects
         .list(study, { pageSize: 1 })
         .pages()
@@ -128,7 +130,7 @@ export default {
         sdk.createRecord({
           formKey: form.formKey,
           subjectKey: subject.subjectKey,
-          data: { [variable.variableName]: '1' },
+          data: { [variable.variableName]: 'ABC' },
         }),
       ]);
       const states = [];

@@ -62,10 +62,16 @@ function mutate(study: FakeStudy, m: Mutation) {
     hardDeleted: [] as number[],
     added: [] as number[],
   };
+  // Changes write text into a text variable of the record's form, as a user's edit would (the
+  // workflows suite maps every record, and a value under a name that is no variable stops it).
+  const textVariable = (formKey: string) =>
+    study.variables.find((v) => v.formKey === formKey && v.variableType === 'TEXT' && !v.deleted)
+      ?.variableName;
   for (const id of picked.splice(0, m.update ?? 0)) {
+    const name = textVariable(study.getRecord(id)!.formKey);
     study.updateRecord(id, {
       recordStatus: 'Record Verified',
-      recordData: { NOTE: `changed ${study.now()}` },
+      ...(name ? { recordData: { [name]: `changed ${study.now()}` } } : {}),
     });
     touched.updated.push(id);
   }
@@ -83,7 +89,7 @@ function mutate(study: FakeStudy, m: Mutation) {
       study.addRecord({
         formKey: template.formKey,
         subjectKey: template.subjectKey,
-        recordData: { NOTE: `added ${i}` },
+        recordData: { [textVariable(template.formKey) ?? 'NOTE']: `added ${i}` },
       }).recordId,
     );
   }
