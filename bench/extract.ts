@@ -22,13 +22,12 @@
  *
  * Figures go to stdout (as Markdown tables) and to bench/results/extract.json.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { build } from 'esbuild';
 import { flag, numberOption, option } from './args.js';
+import { bundleClient, runClientProcess } from './clients.js';
 import {
   BENCH_DIR,
   CONCURRENCY,
@@ -332,25 +331,6 @@ interface StreamFigures {
   peakHeapUsedMB: number;
 }
 
-/**
- * bench/stream.ts bundled by esbuild into plain JavaScript, as a user's application runs the SDK:
- * run through the tsx loader instead, the TypeScript compiler's own memory (about 40 MB of RSS)
- * would be counted against the SDK.
- */
-async function bundledStreamClient(): Promise<string> {
-  const outfile = `${BENCH_DIR}results/stream.mjs`;
-  await build({
-    entryPoints: [`${BENCH_DIR}stream.ts`],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
 async function runStream(client: 'sdk' | 'floor', latencyMs: number): Promise<StreamFigures> {
   const server = await startServerProcess({ records: STREAM_RECORDS, latencyMs });
   log(
@@ -360,13 +340,14 @@ async function runStream(client: 'sdk' | 'floor', latencyMs: number): Promise<St
     if (QUIET_WAIT_S > 0 && (await waitForQuiet(MAX_BACKGROUND, QUIET_WAIT_S * 1000)) === undefined) {
       log(`  (the machine stayed busy for ${QUIET_WAIT_S} s; measuring anyway)`);
     }
+    // Bundled before the clock starts: bench/stream.ts as plain JavaScript, as an application runs it.
+    const script = await bundleClient('stream.ts');
     const server0 = processCpuSeconds(server.pid);
     const busy0 = machineBusySeconds();
     const t0 = performance.now();
-    const child = spawn(
-      process.execPath,
+    const measured = await runClientProcess<Omit<StreamFigures, 'client' | 'latencyMs'>>(
+      script,
       [
-        await bundledStreamClient(),
         '--url',
         server.url,
         '--study',
@@ -376,23 +357,12 @@ async function runStream(client: 'sdk' | 'floor', latencyMs: number): Promise<St
         '--client',
         client,
       ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      'the stream client',
     );
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    if (code !== 0) throw new Error(`stream client failed (exit code ${code})`);
     const wall = (performance.now() - t0) / 1000;
     const server1 = processCpuSeconds(server.pid);
     const busy1 = machineBusySeconds();
-    const figures: StreamFigures = {
-      client,
-      latencyMs,
-      ...(JSON.parse(out.trim()) as Omit<StreamFigures, 'client' | 'latencyMs'>),
-    };
+    const figures: StreamFigures = { client, latencyMs, ...measured };
     if (server0 !== undefined && server1 !== undefined) figures.serverCpuSeconds = server1 - server0;
     if (busy0 !== undefined && busy1 !== undefined && figures.serverCpuSeconds !== undefined) {
       // the client's whole life (start-up included) is inside the wall time measured here

@@ -9,11 +9,10 @@
  *   npm run bench:mapper -- --write-benchmarks  # also rewrites the "## Record mapper" section of BENCHMARKS.md
  *   npm run bench:mapper -- --records 200000 --runs 3
  */
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { build } from 'esbuild';
 import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
 import { flag, numberOption } from './args.js';
+import { bundleClient, runClientProcess } from './clients.js';
 import { BENCH_DIR, median, min, processCpuSeconds, startServerProcess } from './lib.js';
 
 const RECORDS = numberOption('records', 1_000_000);
@@ -36,42 +35,14 @@ interface Sample {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function bundle(): Promise<string> {
-  const outfile = `${BENCH_DIR}results/mapper-client.mjs`;
-  await build({
-    entryPoints: [`${BENCH_DIR}mapper-client.ts`],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
-async function runClient(
-  script: string,
-  url: string,
-  studyKey: string,
-  mode: 'list' | 'rows',
-): Promise<Sample> {
-  const child = spawn(
-    process.execPath,
-    [script, '--url', url, '--study', studyKey, '--records', String(RECORDS), '--mode', mode],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+const runClient = (script: string, url: string, studyKey: string, mode: 'list' | 'rows') =>
+  runClientProcess<Sample>(
+    script,
+    ['--url', url, '--study', studyKey, '--records', String(RECORDS), '--mode', mode],
+    `the ${mode} client`,
   );
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk: string) => {
-    out += chunk;
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`the ${mode} client failed (exit code ${code})`);
-  return JSON.parse(out.trim()) as Sample;
-}
 
-const script = await bundle();
+const script = await bundleClient('mapper-client.ts');
 const server = await startServerProcess({ records: RECORDS, latencyMs: 0 });
 log(`mock server pid ${server.pid}, ${RECORDS} records; ${RUNS} runs per mode after one warm-up each`);
 const samples: Sample[] = [];
