@@ -158,7 +158,7 @@ interface TableState {
   open: OpenFile | undefined;
   /** The next Hive part number. */
   nextPart: number;
-  /** File per table: finished by the export being resumed (its batches are in the manifest). */
+  /** File per table: finished, by this run or by the export being resumed (its batches are in the manifest). */
   done: boolean;
   /** The last batch taken in, so a retried writeBatch does not buffer it twice. */
   lastBatchId: string | undefined;
@@ -204,8 +204,17 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
   let lib: HyParquet | undefined;
   let studyKey = '';
   const tables = new Map<string, TableState>();
-  /** Batches in files not yet finished, or finished since the last flush (file per table: all). */
+  /** Batches in files finished since the last report. */
   let durable: string[] = [];
+  /** Each batch's place in the order written, so batches are reported in that order. */
+  const order = new Map<string, number>();
+  let written = 0;
+  const report = () => {
+    const ids = durable.sort((a, b) => order.get(a)! - order.get(b)!);
+    for (const id of ids) order.delete(id);
+    durable = [];
+    return ids;
+  };
   let bytesWritten = 0;
 
   const fileName = (table: string, part: number) =>
@@ -288,6 +297,7 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
     await directory.rename(`${open.name}.partial`, open.name);
     state.open = undefined;
     state.nextPart = open.part + 1;
+    state.done = layout === 'file-per-table';
     durable.push(...open.batchIds);
   }
 
@@ -322,9 +332,16 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
       studyKey = context.studyKey;
       tables.clear();
       durable = [];
+      order.clear();
       const resumed = new Map<string, number>();
       for (const entry of context.resume?.batches ?? []) {
         const part = (entry.state as { part?: unknown } | undefined)?.part;
+        // A manifest of the other layout would have this run delete or overwrite recorded output.
+        if ((layout === 'hive') !== (typeof part === 'number' && Number.isSafeInteger(part) && part >= 0)) {
+          throw new ExportConfigurationError(
+            `parquetSink: the export being resumed was not written in the ${layout} layout (batch ${entry.batchId}); resume with the layout it had, or pass restart: true`,
+          );
+        }
         const next = typeof part === 'number' ? part + 1 : 0;
         resumed.set(entry.table, Math.max(resumed.get(entry.table) ?? 0, next));
       }
@@ -354,7 +371,7 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
       const state = tableOf(batch.table.name);
       if (state.done) {
         throw new ImednetError(
-          `parquetSink: batch ${batchId} belongs to ${state.spec.name}.parquet, which the resumed export had finished`,
+          `parquetSink: batch ${batchId} belongs to ${state.spec.name}.parquet, which is already finished`,
         );
       }
       const open = await openFile(state);
@@ -380,6 +397,7 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
         state.buffered += batch.rows.length;
         open.rows += batch.rows.length;
         open.batchIds.push(batchId);
+        order.set(batchId, written++);
         state.lastBatchId = batchId;
       }
       const part = open.part;
@@ -389,9 +407,7 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
 
     async flush() {
       if (layout === 'file-per-table') return [];
-      const ids = durable;
-      durable = [];
-      return ids;
+      return report();
     },
 
     async close() {
@@ -400,9 +416,7 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
         // A table without rows still gets a file (file per table) or one part (Hive): its columns.
         if (state.open || layout === 'file-per-table' || state.nextPart === 0) await finish(state);
       }
-      const ids = durable;
-      durable = [];
-      return ids;
+      return report();
     },
 
     async abort() {

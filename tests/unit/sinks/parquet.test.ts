@@ -171,8 +171,8 @@ describe('parquetSink, one file per table', () => {
     expect(await directory.exists(`${first}.parquet`)).toBe(false);
     await write(sink, all.slice(all.length / 2));
     expect(await sink.flush()).toEqual([]);
-    const durable = await sink.close();
-    expect([...(durable ?? [])].sort()).toEqual(all.map((b) => b.id).sort());
+    // Every batch at once, in the order written.
+    expect(await sink.close()).toEqual(all.map((b) => b.id));
 
     for (const table of tables) {
       expect(await directory.exists(`${table.name}.parquet.partial`)).toBe(false);
@@ -375,6 +375,27 @@ describe('parquetSink settings and bad input', () => {
     await sink.close();
     const { rows } = await readParquet(directory.bytes(`${batch.table.name}.parquet`)!);
     expect(rows.length).toBe(batch.rows.length);
+  });
+
+  it('a second close finishes nothing again, and a manifest of the other layout is refused before anything is removed', async () => {
+    const directory = memoryDirectory();
+    const sink = parquetSink({ directory });
+    await sink.open({ studyKey: 'DEMO', tables, resume: undefined });
+    await write(sink, all.slice(0, 10));
+    await sink.close();
+    const before = directory.names().map((n) => [n, directory.bytes(n)!.length]);
+    expect(await sink.close()).toEqual([]);
+    expect(directory.names().map((n) => [n, directory.bytes(n)!.length])).toEqual(before);
+
+    const { batch, id } = all[0]!;
+    const entry = { batchId: id, table: batch.table.name, rows: batch.rows.length, sha256: '' };
+    const hive = parquetSink({ directory, layout: 'hive' });
+    const resume: Manifest = { version: 1, studyKey: 'DEMO', shape: 'x', startedAt: '', batches: [entry] };
+    await expect(hive.open({ studyKey: 'DEMO', tables, resume })).rejects.toThrow(ExportConfigurationError);
+    const flat = parquetSink({ directory });
+    const hiveResume = { ...resume, batches: [{ ...entry, state: { part: 0 } }] };
+    await expect(flat.open({ studyKey: 'DEMO', tables, resume: hiveResume })).rejects.toThrow(/hive|layout/);
+    expect(directory.names().map((n) => [n, directory.bytes(n)!.length])).toEqual(before);
   });
 
   it('a retried writeBatch of the same batch does not write its rows twice', async () => {
