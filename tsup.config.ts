@@ -17,6 +17,9 @@ const entry = {
   'storage/sqlite/sql-js': 'src/storage/sqlite/sql-js.ts',
   'plugins/sync/index': 'src/plugins/sync/index.ts',
   'plugins/workflows/index': 'src/plugins/workflows/index.ts',
+  'plugins/sinks/index': 'src/plugins/sinks/index.ts',
+  'plugins/sinks/csv': 'src/plugins/sinks/csv.ts',
+  'plugins/sinks/json': 'src/plugins/sinks/json.ts',
 };
 
 export default defineConfig([
@@ -31,7 +34,16 @@ export default defineConfig([
     splitting: true,
     treeshake: true,
     // Optional storage drivers are loaded at first use from the user's install (or the runtime).
-    external: ['msw', 'node:http', 'better-sqlite3', 'sql.js', 'idb', 'node:sqlite', 'bun:sqlite'],
+    external: [
+      'msw',
+      'node:http',
+      'node:fs/promises',
+      'better-sqlite3',
+      'sql.js',
+      'idb',
+      'node:sqlite',
+      'bun:sqlite',
+    ],
     // Keep `node:` on builtins: Deno and Workers resolve `node:http`, not a bare `http`.
     removeNodeProtocol: false,
   },

@@ -1,0 +1,44 @@
+/**
+ * `imednet/plugins/sinks`: export a study's rows to a destination, resumably. The runner
+ * (`exportStudy`, `exportRows`), the sink contract, the output directories and the export errors;
+ * each sink is its own entry: `imednet/plugins/sinks/csv` (CSV), `imednet/plugins/sinks/json`
+ * (NDJSON and JSON), and more to come.
+ *
+ * @example
+ * import { Imednet } from 'imednet';
+ * import { workflows } from 'imednet/plugins/workflows';
+ * import { exportStudy, nodeDirectory } from 'imednet/plugins/sinks';
+ * import { csvSink } from 'imednet/plugins/sinks/csv';
+ *
+ * const client = new (Imednet.plugin(workflows()))({ apiKey, securityKey });
+ * const summary = await exportStudy(client, 'MYSTUDY', csvSink({ directory: nodeDirectory('./export') }));
+ * console.log(`${summary.rows} rows in ${summary.tables.length} files`);
+ */
+export { canonicalBytes, jsonCell, ndjson, sha256Hex } from './canonical.js';
+export {
+  checkFileName,
+  fileManifest,
+  type MemoryDirectory,
+  memoryDirectory,
+  nodeDirectory,
+  type OutputDirectory,
+  type OutputFile,
+} from './directory.js';
+export { ExportBatchError, ExportConfigurationError } from './errors.js';
+export {
+  type ExportProgress,
+  type ExportRowsOptions,
+  type ExportRunOptions,
+  type ExportSummary,
+  exportRows,
+  exportStudy,
+  type WorkflowsClient,
+} from './export.js';
+export { type TextFileSinkOptions, type TextFormat, textFileSink } from './text-files.js';
+export type {
+  ExportSink,
+  Manifest,
+  ManifestEntry,
+  ManifestStore,
+  SinkOpenContext,
+} from './types.js';
