@@ -1,11 +1,13 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Record as SdkRecord } from '../../../src/endpoints/records.js';
-import { ExportConfigurationError } from '../../../src/plugins/sinks/errors.js';
+import { ExportBatchError, ExportConfigurationError } from '../../../src/plugins/sinks/errors.js';
+import { exportRows } from '../../../src/plugins/sinks/export.js';
 import { type PostgresSinkOptions, postgresSink } from '../../../src/plugins/sinks/postgres.js';
 import type { ExportSink, Manifest } from '../../../src/plugins/sinks/types.js';
 import {
   type CellValue,
+  type Column,
   type MapOptions,
   mapRecords,
   planTables,
@@ -353,5 +355,145 @@ describe('postgresSink (against a real PostgreSQL server)', () => {
       ExportConfigurationError,
     );
     await plain.abort();
+  });
+});
+
+/** Yields the batches as a mapper would. */
+async function* replay(batches: readonly RowBatch[]) {
+  yield* batches;
+}
+
+/** The sink, failing every write after the first `after` (an interruption mid-export). */
+function interruptedAfter(sink: ExportSink, after: number): ExportSink {
+  let writes = 0;
+  return {
+    ...sink,
+    kind: sink.kind,
+    manifest: sink.manifest,
+    async writeBatch(batch, batchId, canonical) {
+      if (++writes > after) throw new Error('simulated interruption');
+      return sink.writeBatch(batch, batchId, canonical);
+    },
+  };
+}
+
+describe('postgresSink through exportRows', () => {
+  it('resumes an interrupted export: the tables end with every record exactly once', async () => {
+    const schema = freshSchema();
+    const { tables, batches } = await mapped();
+    const options = { studyKey: study.studyKey, tables, retries: 0, checkpointEvery: 4 };
+    const first = await exportRows(replay(batches), interruptedAfter(sinkFor(schema), 11), options).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(first).toBeInstanceOf(ExportBatchError);
+    const recorded = (await sinkFor(schema).manifest.load())!;
+    expect(recorded.completedAt).toBeUndefined();
+    // Checkpoints every 4 batches: 8 of the 11 written were recorded, 3 will be written again.
+    expect(recorded.batches).toHaveLength(8);
+
+    const summary = await exportRows(replay(batches), sinkFor(schema), options);
+    expect(summary.resumed).toBe(true);
+    expect(summary.skippedBatches).toBe(8);
+    expect(summary.batches + summary.skippedBatches).toBe(batches.length);
+
+    const expected: { [table: string]: number } = {};
+    for (const spec of tables)
+      expected[spec.name] = [...study.records].filter((r) => r.formKey === spec.name).length;
+    expect(await countsBySchema(schema, tables)).toEqual(expected);
+    for (const spec of tables) {
+      const [row] = await db`select count(distinct "recordId")::int as n from ${db(schema)}.${db(spec.name)}`;
+      expect(row!.n).toBe(expected[spec.name]);
+      await expectSampleEqual(schema, spec, rowsOf(batches, spec.name), 101);
+    }
+    expect((await sinkFor(schema).manifest.load())!.completedAt).toEqual(expect.any(String));
+    const third = await exportRows(replay(batches), sinkFor(schema), options);
+    expect(third.alreadyComplete).toBe(true);
+    expect(third.rows).toBe(0);
+  });
+});
+
+describe('postgresSink settings and names', () => {
+  const spec = (columns: Array<Pick<Column, 'name' | 'type'>>, name = 'ODD'): TableSpec => ({
+    name,
+    formKey: name,
+    columns: [
+      { name: 'recordId', type: 'integer', kind: 'record' },
+      ...columns.map((c) => ({ ...c, kind: 'variable' as const })),
+    ],
+  });
+
+  it('refuses bad options with ExportConfigurationError before connecting', async () => {
+    const tables = [spec([{ name: 'x', type: 'text' }])];
+    const cases: PostgresSinkOptions[] = [
+      {},
+      { url: server().url, sql: db as unknown as PostgresSinkOptions['sql'] },
+      { url: server().url, schema: '' },
+      { url: server().url, schema: 's'.repeat(64) },
+      { url: server().url, manifestTable: 'm'.repeat(64) },
+    ];
+    for (const options of cases) {
+      const sink = postgresSink(options);
+      await expect(sink.open({ studyKey: 'S', tables, resume: undefined })).rejects.toBeInstanceOf(
+        ExportConfigurationError,
+      );
+      await sink.abort();
+    }
+    // A name PostgreSQL would cut to 63 bytes is refused, not cut.
+    const long = postgresSink({ url: server().url, schema: freshSchema() });
+    await expect(
+      long.open({
+        studyKey: 'S',
+        tables: [spec([{ name: 'é'.repeat(32), type: 'text' }])],
+        resume: undefined,
+      }),
+    ).rejects.toThrow(/longer than PostgreSQL's 63 bytes/);
+    await long.abort();
+    const clash = postgresSink({ url: server().url, schema: freshSchema() });
+    await expect(
+      clash.open({ studyKey: 'S', tables: [spec([{ name: 'study_key', type: 'text' }])], resume: undefined }),
+    ).rejects.toThrow(/two columns named "study_key"/);
+    await clash.abort();
+  });
+
+  it('keeps names with dots and quotes, and text exactly as given (quotes, backslashes, braces, "NULL", empty)', async () => {
+    const schema = freshSchema();
+    const table = spec(
+      [
+        { name: 'a.b "c"', type: 'text' },
+        { name: 'Weight (kg)', type: 'number' },
+        { name: 'when', type: 'datetime' },
+      ],
+      'Odd.Form "1"',
+    );
+    const texts = [
+      'say "hi"',
+      'back\\slash',
+      '{a,b}',
+      'NULL',
+      '',
+      'naïve ☃ 漢字',
+      "it's",
+      'line\nbreak',
+      null,
+    ];
+    const rows: Row[] = texts.map((text, i) => ({
+      recordId: i + 1,
+      'a.b "c"': text,
+      'Weight (kg)': i === 0 ? null : i * 1.25 - 3,
+      when: i === 1 ? null : new Date(Date.UTC(2020, 1, 29, 23, 59, 59, 999) + i * 1000),
+    }));
+    await run(postgresSink({ url: server().url, schema }), [table], [{ table, rows }]);
+    const found = await db`select * from ${db(schema)}.${db.unsafe('"Odd.Form ""1"""')} order by "recordId"`;
+    expect(found).toHaveLength(rows.length);
+    for (let i = 0; i < rows.length; i++) expectRowEqual(found[i]!, rows[i]!, table.columns);
+  });
+
+  it('uses a connection you give it and leaves it open', async () => {
+    const schema = freshSchema();
+    const { tables, batches } = await mapped({ forms: [study.forms[0]!.formKey] });
+    await run(postgresSink({ sql: db as unknown as PostgresSinkOptions['sql'], schema }), tables, batches);
+    const [row] = await db`select count(*)::int as n from ${db(schema)}.${db(tables[0]!.name)}`;
+    expect(row!.n).toBe(rowsOf(batches, tables[0]!.name).length);
   });
 });
