@@ -129,6 +129,9 @@ function cellConverter(column: Column): (value: CellValue) => unknown {
   }
 }
 
+const brokenError = (open: OpenFile) =>
+  new ImednetError(`parquetSink: ${open.name} could not be encoded; export again to rewrite it`);
+
 /** One Parquet file being written: its writer, its bytes not yet appended, its batches. */
 interface OpenFile {
   /** Final name (the file is written under `<name>.partial`). */
@@ -145,6 +148,8 @@ interface OpenFile {
   /** Steps of finishing done so far, so a retried call goes on where a failed one stopped. */
   footer: boolean;
   closed: boolean;
+  /** Encoding failed halfway: the file cannot be finished. */
+  broken: boolean;
 }
 
 /** A table's state: its columns, the rows buffered for the next row group, its open file. */
@@ -256,18 +261,30 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
       part: state.nextPart,
       footer: false,
       closed: false,
+      broken: false,
     };
     return state.open;
   }
 
-  /** Encodes the first `count` buffered rows as one row group. */
+  /**
+   * Encodes the first `count` buffered rows as one row group. The rows leave the buffer only once
+   * encoded; a failure halfway leaves the writer in an unknown state, so the file is marked broken
+   * and every later call on it fails (nothing is dropped silently; a rerun writes it again).
+   */
   function encodeRowGroup(state: TableState, open: OpenFile, count: number): void {
-    const columnData = state.spec.columns.map((column, i) => {
-      const values = state.buffer[i]!;
-      return { name: column.name, data: values.splice(0, count) as never[] };
-    });
+    if (open.broken) throw brokenError(open);
+    const columnData = state.spec.columns.map((column, i) => ({
+      name: column.name,
+      data: state.buffer[i]!.slice(0, count) as never[],
+    }));
+    try {
+      open.writer.write({ columnData, rowGroupSize: count });
+    } catch (error) {
+      open.broken = true;
+      throw error;
+    }
+    for (const values of state.buffer) values.splice(0, count);
     state.buffered -= count;
-    open.writer.write({ columnData, rowGroupSize: count });
   }
 
   /** Writes full row groups, and finishes a Hive part that reached its size. */
@@ -286,7 +303,13 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
     const open = await openFile(state);
     if (!open.footer) {
       if (state.buffered > 0) encodeRowGroup(state, open, state.buffered);
-      await open.writer.finish();
+      if (open.broken) throw brokenError(open);
+      try {
+        await open.writer.finish();
+      } catch (error) {
+        open.broken = true;
+        throw error;
+      }
       open.footer = true;
     }
     await drain(open);
