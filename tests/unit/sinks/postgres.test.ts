@@ -1,9 +1,13 @@
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Record as SdkRecord } from '../../../src/endpoints/records.js';
 import { ExportBatchError, ExportConfigurationError } from '../../../src/plugins/sinks/errors.js';
 import { exportRows } from '../../../src/plugins/sinks/export.js';
-import { type PostgresSinkOptions, postgresSink } from '../../../src/plugins/sinks/postgres.js';
+import {
+  PostgresSinkError,
+  type PostgresSinkOptions,
+  postgresSink,
+} from '../../../src/plugins/sinks/postgres.js';
 import type { ExportSink, Manifest } from '../../../src/plugins/sinks/types.js';
 import {
   type CellValue,
@@ -69,8 +73,16 @@ async function run(sink: ExportSink, tables: readonly TableSpec[], batches: read
   expect(await sink.close()).toBeUndefined();
 }
 
-const sinkFor = (schema: string, options: Partial<PostgresSinkOptions> = {}) =>
-  postgresSink({ url: server().url, schema, ...options });
+/** Sinks made by a test, released after it (a sink only reading its manifest keeps a connection). */
+const made: ExportSink[] = [];
+afterEach(async () => {
+  for (const sink of made.splice(0)) await sink.abort();
+});
+const sinkFor = (schema: string, options: Partial<PostgresSinkOptions> = {}) => {
+  const sink = postgresSink({ url: server().url, schema, ...options });
+  made.push(sink);
+  return sink;
+};
 
 const rowsOf = (batches: readonly RowBatch[], table: string) =>
   batches.filter((b) => b.table.name === table).flatMap((b) => b.rows);
@@ -270,6 +282,29 @@ describe('postgresSink (against a real PostgreSQL server)', () => {
     await again.close();
     const [rows] = await db`select count(*)::int as n from ${db(schema)}.imednet_export_manifest`;
     expect(rows!.n).toBe(0);
+  });
+
+  it('keeps one manifest per study: with several, studyKey says which', async () => {
+    const schema = freshSchema();
+    const manifestOf = (studyKey: string): Manifest => ({
+      version: 1,
+      studyKey,
+      shape: '00',
+      startedAt: '2026-01-01T00:00:00.000Z',
+      batches: [],
+    });
+    await sinkFor(schema, { studyKey: 'A' }).manifest.save(manifestOf('A'));
+    const onlyA = sinkFor(schema);
+    expect(await onlyA.manifest.load()).toEqual(manifestOf('A'));
+    await sinkFor(schema, { studyKey: 'B' }).manifest.save(manifestOf('B'));
+    await expect(sinkFor(schema).manifest.load()).rejects.toThrow(/exports of 2 studies.*pass studyKey/);
+    expect(await sinkFor(schema, { studyKey: 'B' }).manifest.load()).toEqual(manifestOf('B'));
+    await sinkFor(schema, { studyKey: 'B' }).manifest.clear();
+    expect(await sinkFor(schema, { studyKey: 'A' }).manifest.load()).toEqual(manifestOf('A'));
+    const { tables } = await mapped();
+    await expect(
+      sinkFor(schema, { studyKey: 'A' }).open({ studyKey: study.studyKey, tables, resume: undefined }),
+    ).rejects.toThrow(/made for study A/);
   });
 
   it('never shows the connection string, its user or its password in an error', async () => {
@@ -489,11 +524,69 @@ describe('postgresSink settings and names', () => {
     for (let i = 0; i < rows.length; i++) expectRowEqual(found[i]!, rows[i]!, table.columns);
   });
 
+  it('a value PostgreSQL refuses fails the batch with its SQLSTATE, never with the value', async () => {
+    const schema = freshSchema();
+    const table = spec([{ name: 'dose', type: 'integer' }]);
+    const sink = postgresSink({ url: server().url, schema });
+    await sink.open({ studyKey: 'S', tables: [table], resume: undefined });
+    const secret = 'JOHN-DOE-1970';
+    const error = await sink
+      .writeBatch({ table, rows: [{ recordId: 1, dose: secret }] }, 'ODD:0', new Uint8Array())
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    await sink.abort();
+    expect(error).toBeInstanceOf(PostgresSinkError);
+    expect((error as PostgresSinkError).code).toBe('22P02');
+    expect((error as Error).message).toContain('ODD:0');
+    expect(`${String(error)} ${JSON.stringify(error)} ${String((error as Error).cause)}`).not.toContain(
+      secret,
+    );
+  });
+
   it('uses a connection you give it and leaves it open', async () => {
     const schema = freshSchema();
     const { tables, batches } = await mapped({ forms: [study.forms[0]!.formKey] });
     await run(postgresSink({ sql: db as unknown as PostgresSinkOptions['sql'], schema }), tables, batches);
     const [row] = await db`select count(*)::int as n from ${db(schema)}.${db(tables[0]!.name)}`;
     expect(row!.n).toBe(rowsOf(batches, tables[0]!.name).length);
+  });
+});
+
+describe('postgresSink round trips', () => {
+  it('writes a batch of 1,000 rows in one statement, however many columns (250 here)', async () => {
+    const schema = freshSchema();
+    const columns: Column[] = [{ name: 'recordId', type: 'integer', kind: 'record' }];
+    for (let i = 0; i < 250; i++)
+      columns.push({ name: `v${i}`, type: i % 2 ? 'number' : 'text', kind: 'variable' });
+    const table: TableSpec = { name: 'WIDE', formKey: 'WIDE', columns };
+    const rows: Row[] = [];
+    for (let r = 1; r <= 1000; r++) {
+      const row: Row = { recordId: r };
+      for (let i = 0; i < 250; i++) row[`v${i}`] = i % 2 ? r * i + 0.5 : `r${r}c${i}`;
+      rows.push(row);
+    }
+    const statements: string[] = [];
+    const counted = postgres(server().url, {
+      onnotice: () => undefined,
+      debug: (_connection, query) => statements.push(query),
+    });
+    try {
+      const sink = postgresSink({ sql: counted as unknown as PostgresSinkOptions['sql'], schema });
+      await sink.open({ studyKey: study.studyKey, tables: [table], resume: undefined });
+      statements.length = 0;
+      await sink.writeBatch({ table, rows }, 'WIDE:0', new Uint8Array());
+      await sink.writeBatch({ table, rows: rows.slice(0, 10) }, 'WIDE:1', new Uint8Array());
+      await sink.close();
+      expect(statements).toHaveLength(2);
+      expect(statements.every((s) => s.startsWith('insert into'))).toBe(true);
+      const [count] =
+        await counted`select count(*)::int as n, sum("v249")::float8 as s from ${counted(schema)}."WIDE"`;
+      expect(count!.n).toBe(1000);
+      expect(count!.s).toBe(rows.reduce((sum, row) => sum + (row.v249 as number), 0));
+    } finally {
+      await counted.end({ timeout: 5 });
+    }
   });
 });
