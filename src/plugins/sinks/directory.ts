@@ -41,7 +41,8 @@ export interface OutputDirectory {
   exists(name: string): Promise<boolean>;
 }
 
-const SAFE_NAME = /^[A-Za-z0-9._=-][A-Za-z0-9._=/-]*$/;
+// `%` for the percent-escaped values of Hive partition folders.
+const SAFE_NAME = /^[A-Za-z0-9._=%-][A-Za-z0-9._=%/-]*$/;
 
 /** Checks a file name: relative, no `..`, no odd characters. */
 export function checkFileName(name: string): string {

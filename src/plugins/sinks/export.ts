@@ -121,8 +121,8 @@ export async function exportRows(
   }
   const started = Date.now();
   const shape = await shapeOf(tables);
-  if (options.restart) await sink.manifest.clear();
-  const previous = options.restart ? undefined : await sink.manifest.load();
+  if (options.restart) await sink.manifest.clear(studyKey);
+  const previous = options.restart ? undefined : await sink.manifest.load(studyKey);
   if (previous && (previous.studyKey !== studyKey || previous.shape !== shape)) {
     throw new ExportConfigurationError(
       previous.studyKey !== studyKey

@@ -2,7 +2,8 @@
  * `imednet/plugins/sinks`: export a study's rows to a destination, resumably. The runner
  * (`exportStudy`, `exportRows`), the sink contract, the output directories and the export errors;
  * each sink is its own entry: `imednet/plugins/sinks/csv` (CSV), `imednet/plugins/sinks/json`
- * (NDJSON and JSON), and more to come.
+ * (NDJSON and JSON), `imednet/plugins/sinks/parquet` (Parquet, with the optional `hyparquet-writer`)
+ * and `imednet/plugins/sinks/postgres` (PostgreSQL, with the optional `postgres`).
  *
  * @example
  * import { Imednet } from 'imednet';

@@ -382,10 +382,12 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
   const knownStudy = () => options.studyKey ?? openedStudy;
 
   /** The manifests of this sink (one study's when known), or none when the table is missing. */
-  const manifests = async (db: PostgresSql): Promise<Array<{ study: string; manifest: Manifest }>> => {
+  const manifests = async (
+    db: PostgresSql,
+    study = knownStudy(),
+  ): Promise<Array<{ study: string; manifest: Manifest }>> => {
     const [exists] = await db`select to_regclass(${manifestQualified()}) as name`;
     if (!exists?.name) return [];
-    const study = knownStudy();
     const where = study === undefined ? 'sink = $1' : 'sink = $1 and study_key = $2';
     // Aliases without underscores: a connection set to transform column names leaves them alone.
     const rows = await db.unsafe(
@@ -405,9 +407,11 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
   };
 
   const manifest: ManifestStore = {
-    load: () =>
+    load: (studyKey?: string) =>
       query('reading the manifest', async (db) => {
-        const row = single(await manifests(db)) as { manifest: Manifest } | undefined;
+        const row = single(await manifests(db, studyKey ?? knownStudy())) as
+          | { manifest: Manifest }
+          | undefined;
         return row?.manifest;
       }),
     save: (value: Manifest) =>
@@ -420,9 +424,9 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
           [value.studyKey, sinkIdentity, db.json(value as unknown as postgres.JSONValue)],
         );
       }),
-    clear: () =>
+    clear: (studyKey?: string) =>
       query('clearing the manifest', async (db) => {
-        const row = single(await manifests(db));
+        const row = single(await manifests(db, studyKey ?? knownStudy()));
         if (!row) return;
         await db.unsafe(`delete from ${manifestQualified()} where sink = $1 and study_key = $2`, [
           sinkIdentity,

@@ -42,12 +42,15 @@ export interface Manifest {
 
 /** Where a sink keeps its manifest: beside the output or in the destination itself. */
 export interface ManifestStore {
-  /** The manifest of an earlier export to this destination, if any. */
-  load(): Promise<Manifest | undefined>;
+  /**
+   * The manifest of an earlier export of this study to this destination, if any (the runner always
+   * names the study; without one, a destination holding one study's export answers that one).
+   */
+  load(studyKey?: string): Promise<Manifest | undefined>;
   /** Replaces the manifest, atomically: a crash leaves the old one or the new one, never a torn one. */
   save(manifest: Manifest): Promise<void>;
-  /** Forgets it (a restart). */
-  clear(): Promise<void>;
+  /** Forgets this study's manifest (a restart). */
+  clear(studyKey?: string): Promise<void>;
 }
 
 /** What a sink is told when it opens. */
