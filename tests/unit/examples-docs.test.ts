@@ -164,6 +164,7 @@ describe('the examples in README.md and docs/*.md', async () => {
       'README.md › Node ≥ 20.19', // the ESM and the CommonJS import side by side
       'README.md › Deno', // an import map and an npm: specifier
       'README.md › Browser, with a bundler (Vite, esbuild, webpack)', // a page (location.origin)
+      'README.md › PostgreSQL', // a PostgreSQL server
       'docs/browser-proxy.md › In the page', // a page (location.origin)
     ]);
   });

@@ -187,7 +187,7 @@ const positiveInteger = (name: string, value: number | undefined, fallback: numb
  * the `.partial` files it was writing: without its footer a Parquet file cannot be read or resumed.
  * @example
  * const sink = parquetSink({ directory: nodeDirectory('./export'), layout: 'hive' });
- * await exportRows(client.workflows.rows('MYSTUDY'), sink, { studyKey: 'MYSTUDY', tables });
+ * await exportStudy(client, 'MYSTUDY', sink);
  */
 export function parquetSink(options: ParquetSinkOptions): ExportSink {
   if (!options || typeof options.directory?.open !== 'function') {
