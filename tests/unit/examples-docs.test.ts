@@ -197,6 +197,8 @@ describe('the examples in README.md and docs/*.md', async () => {
             IMEDNET_API_KEY: DEFAULT_API_KEY,
             IMEDNET_SECURITY_KEY: DEFAULT_SECURITY_KEY,
             IMEDNET_EXAMPLES_MOCK_URL: server.url,
+            // A block that writes files under tmpdir() writes them into its own folder here.
+            TMPDIR: join(file, '..'),
           },
           timeout: 60_000,
           maxBuffer: 16 << 20,
