@@ -18,6 +18,7 @@ const entry = {
   'plugins/sync/index': 'src/plugins/sync/index.ts',
   'plugins/workflows/index': 'src/plugins/workflows/index.ts',
   'plugins/sinks/index': 'src/plugins/sinks/index.ts',
+  'plugins/sinks/node': 'src/plugins/sinks/node.ts',
   'plugins/sinks/csv': 'src/plugins/sinks/csv.ts',
   'plugins/sinks/json': 'src/plugins/sinks/json.ts',
   'plugins/sinks/parquet': 'src/plugins/sinks/parquet.ts',

@@ -8,8 +8,9 @@
  */
 import { Imednet } from '../src/index.js';
 import { csvSink } from '../src/plugins/sinks/csv.js';
-import { type ExportSink, exportStudy, nodeDirectory } from '../src/plugins/sinks/index.js';
+import { type ExportSink, exportStudy } from '../src/plugins/sinks/index.js';
 import { ndjsonSink } from '../src/plugins/sinks/json.js';
+import { nodeDirectory } from '../src/plugins/sinks/node.js';
 import { parquetSink } from '../src/plugins/sinks/parquet.js';
 import { workflows } from '../src/plugins/workflows/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';

@@ -6,8 +6,9 @@
  */
 import { Imednet } from '../../src/client.js';
 import { csvSink } from '../../src/plugins/sinks/csv.js';
-import { type ExportSink, exportStudy, nodeDirectory } from '../../src/plugins/sinks/index.js';
+import { type ExportSink, exportStudy } from '../../src/plugins/sinks/index.js';
 import { jsonSink, ndjsonSink } from '../../src/plugins/sinks/json.js';
+import { nodeDirectory } from '../../src/plugins/sinks/node.js';
 import { parquetSink } from '../../src/plugins/sinks/parquet.js';
 import { postgresSink } from '../../src/plugins/sinks/postgres.js';
 import { workflows } from '../../src/plugins/workflows/index.js';

@@ -37,6 +37,17 @@ export const SUITES: readonly SuiteEntry[] = [
   { file: 'core.mjs', runtimes: RUNTIMES },
   // Structure, records by criteria and the record mapper, the same in every runtime.
   { file: 'workflows.mjs', runtimes: RUNTIMES, imports: ['imednet/plugins/workflows'] },
+  // The export runner and the text file sinks, into memory, in every runtime.
+  {
+    file: 'sinks.mjs',
+    runtimes: RUNTIMES,
+    imports: [
+      'imednet/plugins/workflows',
+      'imednet/plugins/sinks',
+      'imednet/plugins/sinks/csv',
+      'imednet/plugins/sinks/json',
+    ],
+  },
   // Every storage adapter passes the conformance suite in the runtime it is made for, and keeps a
   // sync cache equal to the server.
   {

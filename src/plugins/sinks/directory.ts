@@ -1,9 +1,10 @@
 /**
  * Where file sinks write: a directory of named files that can be appended to, cut back to a length
  * (to resume after the last recorded batch), renamed (a finished file takes its final name only
- * when whole) and written atomically (the manifest). Two are built in: `nodeDirectory(path)` (the
- * file system, through `node:fs`, in Node, Deno and Bun) and `memoryDirectory()` (in memory, for
- * browsers, tests and a `Blob` download).
+ * when whole) and written atomically (the manifest). `memoryDirectory()` (in memory, for browsers,
+ * Workers, tests and a `Blob` download) is here; `nodeDirectory(path)` (the file system, through
+ * `node:fs`, in Node, Deno and Bun) is the entry `imednet/plugins/sinks/node`, so that nothing here
+ * names a Node builtin.
  */
 import { ExportConfigurationError } from './errors.js';
 import type { Manifest, ManifestStore } from './types.js';
@@ -52,106 +53,6 @@ export function checkFileName(name: string): string {
     );
   }
   return name;
-}
-
-type NodeFs = typeof import('node:fs/promises');
-
-/**
- * The file system directory at `path` (created if missing), through `node:fs` — Node, Deno and
- * Bun. Imports `node:fs` at first use only, so the module loads in a browser too.
- * @example const out = nodeDirectory('./export');
- */
-export function nodeDirectory(path: string): OutputDirectory {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new ExportConfigurationError('nodeDirectory: give the path of the output directory');
-  }
-  let fs: Promise<NodeFs> | undefined;
-  const load = () => {
-    fs ??= (async () => {
-      const module = (await import('node:fs/promises')) as NodeFs;
-      await module.mkdir(path, { recursive: true }).catch((error: unknown) => {
-        throw new ExportConfigurationError(`Cannot create the output directory ${path}`, { cause: error });
-      });
-      return module;
-    })();
-    return fs;
-  };
-  const at = (name: string) => `${path.replace(/\/+$/, '')}/${checkFileName(name)}`;
-  const parentOf = (file: string) => file.slice(0, file.lastIndexOf('/'));
-  return {
-    label: path,
-    async open(name, keep) {
-      const f = await load();
-      const file = at(name);
-      await f.mkdir(parentOf(file), { recursive: true });
-      const handle = await f.open(file, keep === 0 ? 'w' : 'r+');
-      const { size: length } = await handle.stat();
-      if (length < keep) {
-        await handle.close();
-        throw new ExportConfigurationError(
-          `${name} holds ${length} bytes but the export's manifest says ${keep} were written: the output was changed or truncated; export again with restart: true`,
-        );
-      }
-      await handle.truncate(keep);
-      let size = keep;
-      return {
-        get size() {
-          return size;
-        },
-        async write(bytes) {
-          let done = 0;
-          while (done < bytes.length) {
-            const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, size + done);
-            done += bytesWritten;
-          }
-          size += bytes.length;
-        },
-        sync: () => handle.sync(),
-        async close() {
-          await handle.sync();
-          await handle.close();
-        },
-      };
-    },
-    async rename(from, to) {
-      const f = await load();
-      await f.mkdir(parentOf(at(to)), { recursive: true });
-      await f.rename(at(from), at(to));
-    },
-    async remove(name) {
-      const f = await load();
-      await f.rm(at(name), { force: true });
-    },
-    async readText(name) {
-      const f = await load();
-      try {
-        return await f.readFile(at(name), 'utf8');
-      } catch (error) {
-        if ((error as { code?: string }).code === 'ENOENT') return undefined;
-        throw error;
-      }
-    },
-    async writeTextAtomic(name, text) {
-      const f = await load();
-      const file = at(name);
-      const temporary = `${file}.tmp-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-      const handle = await f.open(temporary, 'w');
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await f.rename(temporary, file);
-    },
-    async exists(name) {
-      const f = await load();
-      return f
-        .stat(at(name))
-        .then(() => true)
-        .catch(() => false);
-    },
-  };
 }
 
 /** A directory held in memory; read its files back with `bytes(name)` or `blob(name)`. */

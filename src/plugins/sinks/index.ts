@@ -3,12 +3,14 @@
  * (`exportStudy`, `exportRows`), the sink contract, the output directories and the export errors;
  * each sink is its own entry: `imednet/plugins/sinks/csv` (CSV), `imednet/plugins/sinks/json`
  * (NDJSON and JSON), `imednet/plugins/sinks/parquet` (Parquet, with the optional `hyparquet-writer`)
- * and `imednet/plugins/sinks/postgres` (PostgreSQL, with the optional `postgres`).
+ * and `imednet/plugins/sinks/postgres` (PostgreSQL, with the optional `postgres`). Files go to
+ * `memoryDirectory()` (here) or to `nodeDirectory(path)` from `imednet/plugins/sinks/node`.
  *
  * @example
  * import { Imednet } from 'imednet';
  * import { workflows } from 'imednet/plugins/workflows';
- * import { exportStudy, nodeDirectory } from 'imednet/plugins/sinks';
+ * import { exportStudy } from 'imednet/plugins/sinks';
+ * import { nodeDirectory } from 'imednet/plugins/sinks/node';
  * import { csvSink } from 'imednet/plugins/sinks/csv';
  *
  * const client = new (Imednet.plugin(workflows()))({ apiKey, securityKey });
@@ -21,7 +23,6 @@ export {
   fileManifest,
   type MemoryDirectory,
   memoryDirectory,
-  nodeDirectory,
   type OutputDirectory,
   type OutputFile,
 } from './directory.js';

@@ -5,9 +5,10 @@ import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Record as SdkRecord } from '../../../src/endpoints/records.js';
 import { canonicalBytes } from '../../../src/plugins/sinks/canonical.js';
-import { memoryDirectory, nodeDirectory } from '../../../src/plugins/sinks/directory.js';
+import { memoryDirectory } from '../../../src/plugins/sinks/directory.js';
 import { ExportConfigurationError } from '../../../src/plugins/sinks/errors.js';
 import { exportRows } from '../../../src/plugins/sinks/export.js';
+import { nodeDirectory } from '../../../src/plugins/sinks/node.js';
 import { hiveValue, parquetSink } from '../../../src/plugins/sinks/parquet.js';
 import type { ExportSink, Manifest, ManifestEntry } from '../../../src/plugins/sinks/types.js';
 import {

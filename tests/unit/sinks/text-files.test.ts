@@ -13,9 +13,9 @@ import {
   exportRows,
   exportStudy,
   memoryDirectory,
-  nodeDirectory,
 } from '../../../src/plugins/sinks/index.js';
 import { jsonSink, ndjsonSink } from '../../../src/plugins/sinks/json.js';
+import { nodeDirectory } from '../../../src/plugins/sinks/node.js';
 import { type Row, workflows } from '../../../src/plugins/workflows/index.js';
 import { API_KEY, BASE_URL, SECURITY_KEY, useMockApi } from '../support.js';
 
