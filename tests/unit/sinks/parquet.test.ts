@@ -17,20 +17,13 @@ import {
   planTables,
   type Row,
   type RowBatch,
-  StudyStructure,
   type TableSpec,
 } from '../../../src/plugins/workflows/index.js';
 import { createFakeStudy } from '../../../src/testing/index.js';
-
-type Parts = ConstructorParameters<typeof StudyStructure>[1];
+import { structureOf } from '../../support/fake-structure.js';
 
 const study = createFakeStudy({ studyKey: 'DEMO', records: 3000, subjects: 80, sites: 4, seed: 5 });
-const structure = new StudyStructure(study.studyKey, {
-  intervals: [...study.intervals],
-  forms: [...study.forms],
-  variables: [...study.variables],
-  sites: [...study.sites],
-} as unknown as Parts);
+const structure = structureOf(study);
 const tables: TableSpec[] = planTables(structure);
 
 /** The study's row batches, each with the id the export runner gives it (`<table>:<n>`). */

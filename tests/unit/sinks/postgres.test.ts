@@ -17,13 +17,11 @@ import {
   planTables,
   type Row,
   type RowBatch,
-  StudyStructure,
   type TableSpec,
 } from '../../../src/plugins/workflows/index.js';
-import { createFakeStudy, type FakeStudy } from '../../../src/testing/index.js';
+import { createFakeStudy } from '../../../src/testing/index.js';
+import { structureOf } from '../../support/fake-structure.js';
 import { usePostgres } from '../../support/postgres.js';
-
-type Parts = ConstructorParameters<typeof StudyStructure>[1];
 
 const server = usePostgres();
 let db: postgres.Sql;
@@ -35,13 +33,6 @@ afterAll(async () => {
 });
 
 const study = createFakeStudy({ studyKey: 'PGSTUDY', records: 3000, subjects: 80, sites: 4 });
-const structureOf = (s: FakeStudy) =>
-  new StudyStructure(s.studyKey, {
-    intervals: [...s.intervals],
-    forms: [...s.forms],
-    variables: [...s.variables],
-    sites: [...s.sites],
-  } as unknown as Parts);
 
 /** The study's tables and every batch of its rows (3,000 records: small enough to keep). */
 async function mapped(mapOptions: MapOptions = {}) {

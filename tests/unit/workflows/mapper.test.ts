@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { Imednet } from '../../../src/client.js';
 import { parseApiDate } from '../../../src/core/dates.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
-import type { Record as SdkRecord } from '../../../src/endpoints/records.js';
 import { isImednetError } from '../../../src/index.js';
 import { sync } from '../../../src/plugins/sync/index.js';
 import {
@@ -13,18 +12,16 @@ import {
   type Row,
   type RowBatch,
   RowMappingError,
-  StudyStructure,
   workflows,
 } from '../../../src/plugins/workflows/index.js';
 import { memoryStorage } from '../../../src/storage/index.js';
 import { createFakeStudy } from '../../../src/testing/index.js';
 import type { ApiRecord } from '../../../src/testing/types.js';
+import { sdkRecords, structureOf as structureOfStudy } from '../../support/fake-structure.js';
 import { API_KEY, BASE_URL, SECURITY_KEY, useMockApi } from '../support.js';
 
-/** The fake study's items are the SDK's types in all but their index signatures. */
-type Parts = ConstructorParameters<typeof StudyStructure>[1];
-/** The same for records. */
-const sdk = (records: readonly unknown[]) => records as SdkRecord[];
+/** The fake study's records as the SDK's records. */
+const sdk = sdkRecords;
 
 const { study, api } = useMockApi({ records: 2000, subjects: 60, sites: 4 });
 const Client = Imednet.plugin(workflows());
@@ -43,13 +40,7 @@ async function collect(batches: AsyncIterable<RowBatch>) {
 }
 
 /** A structure built from the fake study itself, without the API. */
-const structureOf = (s = study) =>
-  new StudyStructure(s.studyKey, {
-    intervals: [...s.intervals],
-    forms: [...s.forms],
-    variables: [...s.variables],
-    sites: [...s.sites],
-  } as unknown as Parts);
+const structureOf = (s = study) => structureOfStudy(s);
 
 describe('client.workflows.rows (the record mapper)', () => {
   it('gives one table per form: the fixed record columns, then a column per variable typed from its type', async () => {
@@ -195,12 +186,7 @@ describe('client.workflows.rows (the record mapper)', () => {
             ? { ...v, label: 'recordId' }
             : v,
     );
-    const structure = new StudyStructure('S', {
-      intervals: [...s.intervals],
-      forms: [...s.forms],
-      variables: relabelled,
-      sites: [...s.sites],
-    } as unknown as Parts);
+    const structure = structureOfStudy(s, { variables: relabelled });
     const { tables } = await collect(
       mapRecords(sdk([...s.records]), structure, { header: 'label', forms: ['VS'] }),
     );
