@@ -5,6 +5,7 @@
  * Prints one JSON line.
  *
  *   node bench/results/export-client.mjs --url http://127.0.0.1:1234 --study BENCH --records 1000000 --mode csv --out /tmp/x
+ *                                        [--row-group-size N] [--max-buffered-rows M]   (parquet)
  */
 import { Imednet } from '../src/index.js';
 import { csvSink } from '../src/plugins/sinks/csv.js';
@@ -14,7 +15,7 @@ import { nodeDirectory } from '../src/plugins/sinks/node.js';
 import { parquetSink } from '../src/plugins/sinks/parquet.js';
 import { workflows } from '../src/plugins/workflows/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
-import { requiredOption } from './args.js';
+import { option, requiredOption } from './args.js';
 import { PAGE_SIZE } from './lib.js';
 
 const url = requiredOption('url');
@@ -39,7 +40,15 @@ if (mode === 'list') {
   const sinks: Record<string, () => ExportSink> = {
     csv: () => csvSink({ directory }),
     ndjson: () => ndjsonSink({ directory }),
-    parquet: () => parquetSink({ directory }),
+    parquet: () => {
+      const rowGroupSize = option('row-group-size');
+      const maxBufferedRows = option('max-buffered-rows');
+      return parquetSink({
+        directory,
+        ...(rowGroupSize ? { rowGroupSize: Number(rowGroupSize) } : {}),
+        ...(maxBufferedRows ? { maxBufferedRows: Number(maxBufferedRows) } : {}),
+      });
+    },
   };
   const make = sinks[mode];
   if (!make) throw new Error(`--mode must be list, csv, ndjson or parquet (got ${mode})`);

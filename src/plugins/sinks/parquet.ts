@@ -1,8 +1,9 @@
 /**
  * The Parquet export sink, on `hyparquet-writer` (an optional peer dependency, loaded at first use):
  * one file per table, or a Hive-partitioned dataset of parts. Rows are buffered per table up to a
- * row group, then encoded and appended to the file, so memory holds one row group per open table,
- * never a whole table. A Parquet file is readable only once its footer is written: each file is
+ * row group, then encoded and appended to the file; past `maxBufferedRows` rows held across all
+ * tables, the fullest table is written early as a smaller row group, so memory stays bounded
+ * however many forms a study has, and never holds a whole table. A Parquet file is readable only once its footer is written: each file is
  * written under `<name>.partial` and takes its final name when finished, and its batches become
  * durable only then.
  */
@@ -28,6 +29,12 @@ export interface ParquetSinkOptions {
   layout?: 'file-per-table' | 'hive';
   /** Rows per row group (default 10,000): the rows held in memory per table before they are written. */
   rowGroupSize?: number;
+  /**
+   * Most rows held in memory across all tables (default 10,000): past it, the table holding the
+   * most is written as a (smaller) row group, so memory stays bounded however many forms a study
+   * has.
+   */
+  maxBufferedRows?: number;
   /**
    * Hive layout: a part is finished once it holds at least this many rows (default 100,000); it
    * ends at a batch boundary, so it may hold up to a batch more.
@@ -204,6 +211,7 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
   }
   const rowGroupSize = positiveInteger('rowGroupSize', options.rowGroupSize, 10_000);
   const rowsPerFile = positiveInteger('rowsPerFile', options.rowsPerFile, 100_000);
+  const maxBufferedRows = positiveInteger('maxBufferedRows', options.maxBufferedRows, 10_000);
   const manifest = options.manifest ?? fileManifest(directory);
 
   let lib: HyParquet | undefined;
@@ -285,6 +293,21 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
     }
     for (const values of state.buffer) values.splice(0, count);
     state.buffered -= count;
+  }
+
+  /** While more than `maxBufferedRows` rows are held, writes the largest table's as a row group. */
+  async function spill(): Promise<void> {
+    for (;;) {
+      let total = 0;
+      let largest: TableState | undefined;
+      for (const state of tables.values()) {
+        total += state.buffered;
+        if (state.buffered > (largest?.buffered ?? 0)) largest = state;
+      }
+      if (total <= maxBufferedRows || !largest?.open) return;
+      encodeRowGroup(largest, largest.open, largest.buffered);
+      await drain(largest.open);
+    }
   }
 
   /** Writes full row groups, and finishes a Hive part that reached its size. */
@@ -425,6 +448,7 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
       }
       const part = open.part;
       await pump(state);
+      await spill();
       return layout === 'hive' ? { part } : undefined;
     },
 

@@ -86,6 +86,27 @@ afterAll(async () => {
 });
 
 describe('parquetSink, one file per table', () => {
+  it('holds at most maxBufferedRows rows across tables: past it, the fullest table is written as a row group', async () => {
+    const directory = memoryDirectory();
+    const sink = parquetSink({ directory, rowGroupSize: 10_000, maxBufferedRows: 300 });
+    await sink.open({ studyKey: 'DEMO', tables, resume: undefined });
+    await write(sink, all);
+    await sink.close();
+    const largestBatch = Math.max(...all.map((b) => b.batch.rows.length));
+    let groups = 0;
+    for (const table of tables) {
+      const mapped = rowsByTable.get(table.name) ?? [];
+      const { rows, metadata } = await readParquet(directory.bytes(`${table.name}.parquet`)!);
+      expectSameRows(rows, mapped, table);
+      for (const group of metadata.row_groups) {
+        expect(Number(group.num_rows)).toBeLessThanOrEqual(300 + largestBatch);
+        groups++;
+      }
+    }
+    // 3,000 rows in groups of at most a few hundred: many more groups than tables.
+    expect(groups).toBeGreaterThan(tables.length + 3);
+  });
+
   it('writes each table to <table>.parquet that hyparquet reads back: rows, column order, typed values and nulls', async () => {
     const directory = memoryDirectory();
     const sink = parquetSink({ directory, rowGroupSize: 250 });
