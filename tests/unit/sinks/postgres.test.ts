@@ -22,6 +22,7 @@ import {
 import { createFakeStudy } from '../../../src/testing/index.js';
 import { structureOf } from '../../support/fake-structure.js';
 import { usePostgres } from '../../support/postgres.js';
+import { withWriteBatch } from '../../support/sinks.js';
 
 const server = usePostgres();
 let db: postgres.Sql;
@@ -392,15 +393,10 @@ async function* replay(batches: readonly RowBatch[]) {
 /** The sink, failing every write after the first `after` (an interruption mid-export). */
 function interruptedAfter(sink: ExportSink, after: number): ExportSink {
   let writes = 0;
-  return {
-    ...sink,
-    kind: sink.kind,
-    manifest: sink.manifest,
-    async writeBatch(batch, batchId, canonical) {
-      if (++writes > after) throw new Error('simulated interruption');
-      return sink.writeBatch(batch, batchId, canonical);
-    },
-  };
+  return withWriteBatch(sink, async (batch, batchId, canonical) => {
+    if (++writes > after) throw new Error('simulated interruption');
+    return sink.writeBatch(batch, batchId, canonical);
+  });
 }
 
 describe('postgresSink through exportRows', () => {

@@ -17,6 +17,7 @@ import {
 import { jsonSink, ndjsonSink } from '../../../src/plugins/sinks/json.js';
 import { nodeDirectory } from '../../../src/plugins/sinks/node.js';
 import { type Row, workflows } from '../../../src/plugins/workflows/index.js';
+import { withWriteBatch } from '../../support/sinks.js';
 import { API_KEY, BASE_URL, SECURITY_KEY, useMockApi } from '../support.js';
 
 const { study } = useMockApi({ records: 1500, subjects: 40, sites: 3 });
@@ -134,19 +135,10 @@ describe('the CSV, NDJSON and JSON sinks through exportStudy', () => {
 /** Batches from the study, with a sink that fails after `n` batches (an interruption). */
 function failingAfter(sink: ExportSink, n: number): ExportSink {
   let written = 0;
-  return {
-    ...sink,
-    kind: sink.kind,
-    manifest: sink.manifest,
-    open: (c) => sink.open(c),
-    flush: () => sink.flush(),
-    close: () => sink.close(),
-    abort: (r) => sink.abort(r),
-    async writeBatch(batch, id, canonical) {
-      if (++written > n) throw new ExportConfigurationError('interrupted on purpose');
-      return sink.writeBatch(batch, id, canonical);
-    },
-  };
+  return withWriteBatch(sink, async (batch, id, canonical) => {
+    if (++written > n) throw new ExportConfigurationError('interrupted on purpose');
+    return sink.writeBatch(batch, id, canonical);
+  });
 }
 
 describe('the export runner', () => {
@@ -215,21 +207,12 @@ describe('the export runner', () => {
     const tables = await c.workflows.tables('DEMO', { forms: ['VS'] });
     const sink = ndjsonSink({ directory: out });
     let failures = 2;
-    const flaky: ExportSink = {
-      ...sink,
-      kind: sink.kind,
-      manifest: sink.manifest,
-      open: (x) => sink.open(x),
-      flush: () => sink.flush(),
-      close: () => sink.close(),
-      abort: (r) => sink.abort(r),
-      async writeBatch(batch, id, canonical) {
-        const state = await sink.writeBatch(batch, id, canonical);
-        // Written, then "the connection dropped": the attempt counts as failed.
-        if (id === 'VS:1' && failures-- > 0) throw new Error('ECONNRESET');
-        return state;
-      },
-    };
+    const flaky = withWriteBatch(sink, async (batch, id, canonical) => {
+      const state = await sink.writeBatch(batch, id, canonical);
+      // Written, then "the connection dropped": the attempt counts as failed.
+      if (id === 'VS:1' && failures-- > 0) throw new Error('ECONNRESET');
+      return state;
+    });
     const summary = await exportRows(c.workflows.rows('DEMO', { forms: ['VS'], batchSize: 50 }), flaky, {
       studyKey: 'DEMO',
       tables,
@@ -239,7 +222,7 @@ describe('the export runner', () => {
     expect(lines.length).toBe(summary.rows);
     expect(new Set(lines.map((l) => JSON.parse(l).recordId)).size).toBe(lines.length);
 
-    const broken: ExportSink = { ...flaky, writeBatch: async () => Promise.reject(new Error('disk full')) };
+    const broken = withWriteBatch(sink, async () => Promise.reject(new Error('disk full')));
     const error = await exportRows(c.workflows.rows('DEMO', { forms: ['VS'] }), broken, {
       studyKey: 'DEMO',
       tables,
