@@ -126,6 +126,11 @@ export class Extraction implements AsyncIterable<ApiRecord> {
 
   /** Works out which criteria the server filters and which the client matches. */
   async plan(): Promise<ExtractionPlan> {
+    return (await this.#plan()).plan;
+  }
+
+  /** The plan, and the values (names resolved to ids) of each list left to the client. */
+  async #plan(): Promise<{ plan: ExtractionPlan; clientLists: Map<string, readonly (string | number)[]> }> {
     const c = this.#criteria;
     const filter: Record<string, FilterCondition> = {};
     const clientSide: string[] = [];
@@ -177,21 +182,24 @@ export class Extraction implements AsyncIterable<ApiRecord> {
     // Each list multiplies the requests; past a handful, the longest lists are matched here instead.
     lists.sort((a, b) => a[1].length - b[1].length);
     let requests = 1;
+    const clientLists = new Map<string, readonly (string | number)[]>();
     for (const [attribute, values] of lists) {
       if (requests * values.length <= MAX_REQUESTS) {
         requests *= values.length;
         filter[attribute] = { in: values };
       } else {
         clientSide.push(attribute);
+        clientLists.set(attribute, values);
       }
     }
     if (c.subjectStatus !== undefined) clientSide.push('subjectStatus');
     if (c.visitDate !== undefined) clientSide.push('visitDate');
-    return {
+    const plan: ExtractionPlan = {
       filter: filter as FilterObject<RecordField>,
       ...(c.recordData !== undefined ? { recordDataFilter: c.recordData } : {}),
       clientSide,
     };
+    return { plan, clientLists };
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<ApiRecord> {
@@ -204,7 +212,7 @@ export class Extraction implements AsyncIterable<ApiRecord> {
    */
   async *chunks(): AsyncGenerator<ApiRecord[], void, undefined> {
     const c = this.#criteria;
-    const plan = await this.plan();
+    const { plan, clientLists } = await this.#plan();
     const { signal } = this.#options;
     const checks: Array<(record: ApiRecord) => boolean> = [];
     for (const name of plan.clientSide) {
@@ -238,9 +246,7 @@ export class Extraction implements AsyncIterable<ApiRecord> {
         checks.push((record) => record.visitId != null && visits.has(record.visitId));
       } else {
         // A list matched on the client: formKey, recordStatus, subjectKey, siteId or intervalId.
-        const values = new Set<unknown>(
-          await this.#values(name as 'formKey' | 'recordStatus' | 'subjectKey' | 'siteId' | 'intervalId'),
-        );
+        const values = new Set<unknown>(clientLists.get(name));
         const attribute = name as keyof ApiRecord;
         checks.push((record) => values.has(record[attribute]));
       }
@@ -266,19 +272,5 @@ export class Extraction implements AsyncIterable<ApiRecord> {
     const out: ApiRecord[] = [];
     for await (const record of this) out.push(record);
     return out;
-  }
-
-  async #values(attribute: 'formKey' | 'recordStatus' | 'subjectKey' | 'siteId' | 'intervalId') {
-    const c = this.#criteria;
-    if (attribute === 'formKey') return asList(c.form!);
-    if (attribute === 'recordStatus') return asList(c.recordStatus!);
-    if (attribute === 'subjectKey') return asList(c.subjectKey!);
-    const structure = await this.#structure();
-    if (attribute === 'siteId') {
-      return asList(c.site!).map((s) => (typeof s === 'number' ? s : structure.site(s)!.siteId));
-    }
-    return asList(c.interval!).map((i) =>
-      typeof i === 'number' ? i : structure.interval(i)!.interval.intervalId,
-    );
   }
 }
