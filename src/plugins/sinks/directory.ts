@@ -40,6 +40,18 @@ export interface OutputDirectory {
   writeTextAtomic(name: string, text: string): Promise<void>;
   /** Whether a file exists. */
   exists(name: string): Promise<boolean>;
+  /**
+   * A file's bytes, streamed in chunks; rejects when it is missing. Optional: a sink that spills to
+   * scratch files and reads them back (the Excel workbook) needs it and says so when it is absent.
+   */
+  read?(name: string): AsyncIterable<Uint8Array>;
+  /**
+   * When what a file sink wrote becomes durable. `sync` (the default): `OutputFile.sync()` makes it
+   * so. `rename`: only a finished file renamed to its final name is durable (object storage, where
+   * an upload becomes an object only when it completes); a sink then reports a file's batches
+   * durable when it renames the file, and a rerun after a crash writes unfinished files again.
+   */
+  readonly durability?: 'sync' | 'rename';
 }
 
 // `%` for the percent-escaped values of Hive partition folders.
@@ -126,6 +138,11 @@ export function memoryDirectory(): MemoryDirectory {
     },
     async exists(name) {
       return files.has(name);
+    },
+    async *read(name) {
+      const chunks = files.get(name);
+      if (!chunks) throw new Error(`No file ${name}`);
+      yield* chunks.slice();
     },
     names: () => [...files.keys()].sort(),
     bytes: (name) => {

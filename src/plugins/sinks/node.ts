@@ -96,6 +96,20 @@ export function nodeDirectory(path: string): OutputDirectory {
       }
       await f.rename(temporary, file);
     },
+    async *read(name) {
+      const f = await load();
+      const handle = await f.open(at(name), 'r');
+      try {
+        const buffer = new Uint8Array(1 << 20);
+        for (;;) {
+          const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) return;
+          yield buffer.slice(0, bytesRead);
+        }
+      } finally {
+        await handle.close();
+      }
+    },
     async exists(name) {
       const f = await load();
       return f

@@ -257,3 +257,24 @@ describe('the export runner', () => {
     expect(out.names()).toEqual([]);
   });
 });
+
+describe('output directories', () => {
+  it('read() streams back what was written, in memory and on disk, and rejects a missing file', async () => {
+    const bytes = new Uint8Array(3 << 20).map((_, i) => (i * 7) % 251);
+    for (const directory of [memoryDirectory(), nodeDirectory(await tempDir())]) {
+      const file = await directory.open('spill.bin', 0);
+      await file.write(bytes.subarray(0, 1000));
+      await file.write(bytes.subarray(1000));
+      await file.close();
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of directory.read!('spill.bin')) chunks.push(chunk);
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(Buffer.concat(chunks).equals(Buffer.from(bytes))).toBe(true);
+      await expect(
+        (async () => {
+          for await (const _ of directory.read!('missing.bin')) void _;
+        })(),
+      ).rejects.toThrow();
+    }
+  });
+});
