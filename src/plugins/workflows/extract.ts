@@ -267,6 +267,28 @@ export class Extraction implements AsyncIterable<ApiRecord> {
     }
   }
 
+  /**
+   * How many records match, from one request for a single record: exact when the server applies
+   * every criterion (`plan().clientSide` is empty), otherwise the number the server's part matches,
+   * an upper bound. For progress bars and estimates before an export.
+   * @example const { records, exact } = await client.workflows.records('MYSTUDY', { form: 'AE' }).count();
+   */
+  async count(): Promise<{ records: number; exact: boolean }> {
+    const { plan } = await this.#plan();
+    const { signal } = this.#options;
+    const listing = this.#client.records.list(this.#studyKey, {
+      filter: plan.filter,
+      ...(plan.recordDataFilter !== undefined ? { recordDataFilter: plan.recordDataFilter } : {}),
+      pageSize: 1,
+      ...(signal ? { signal } : {}),
+    });
+    // Page 0 alone: leaving the loop after it sends nothing more.
+    for await (const page of listing.pages()) {
+      return { records: page.totalElements, exact: plan.clientSide.length === 0 };
+    }
+    return { records: 0, exact: plan.clientSide.length === 0 };
+  }
+
   /** Collects every matching record. Use only when they fit in memory. */
   async toArray(): Promise<ApiRecord[]> {
     const out: ApiRecord[] = [];

@@ -152,6 +152,26 @@ describe('client.workflows.records (records by criteria)', () => {
     expect(filters()).toEqual([]);
   });
 
+  it('count() answers from one small request per server listing: exact when the server applies every criterion', async () => {
+    const wf = client().workflows;
+    const forms = ['AE', 'VS'];
+    const exact = await wf.records('DEMO', { form: forms, deleted: false }).count();
+    expect(exact).toEqual({
+      records: all().filter((r) => forms.includes(r.formKey) && !r.deleted).length,
+      exact: true,
+    });
+    // Two forms are two listings of one record each; nothing else is asked for.
+    const sent = api.requests.filter((r) => r.path.endsWith('/records'));
+    expect(sent).toHaveLength(2);
+    expect(sent.every((r) => new URLSearchParams(r.search).get('size') === '1')).toBe(true);
+    // Subject status is matched on the client: the server's count is an upper bound.
+    const bound = await wf.records('DEMO', { form: 'AE', subjectStatus: 'Enrolled' }).count();
+    const matched = await wf.records('DEMO', { form: 'AE', subjectStatus: 'Enrolled' }).toArray();
+    expect(bound.exact).toBe(false);
+    expect(bound.records).toBe(all().filter((r) => r.formKey === 'AE').length);
+    expect(bound.records).toBeGreaterThan(matched.length);
+  });
+
   it('an early break stops the listing', async () => {
     let seen = 0;
     for await (const _ of client().workflows.records('DEMO', {}, { pageSize: 100, concurrency: 1 })) {
