@@ -3,6 +3,11 @@
  * written as `<name>.partial` and renamed when finished, so a file with its final name is always
  * whole. Each batch is appended; the file's length after it is the batch's resume state, so a rerun
  * cuts a `.partial` file back to its last recorded batch and appends from there.
+ *
+ * In a directory whose `durability` is `rename` (object storage), a `.partial` file is not durable
+ * until it takes its final name: `flush()` then reports nothing, `close()` reports every batch it
+ * wrote once every file has its final name, a rerun after a crash writes every unfinished file again
+ * from its start, and the tables whose batches were recorded are left as they are.
  */
 import type { RowBatch, TableSpec } from '../workflows/tables.js';
 import { checkFileName, fileManifest, type OutputDirectory, type OutputFile } from './directory.js';
@@ -52,6 +57,11 @@ export function textFileSink(format: TextFormat, options: TextFileSinkOptions): 
   const before = new Map<string, { batchId: string; size: number }>();
   const dirty = new Set<string>();
   let bytesWritten = 0;
+  const atRename = directory.durability === 'rename';
+  // Rename durability: the batches written, in order, reported when the files are finished; and
+  // the tables a resumed export had finished.
+  const written: string[] = [];
+  const finished = new Set<string>();
   const fileName = (table: TableSpec) => checkFileName(`${table.name}.${format.extension}`);
   const partial = (table: TableSpec) => `${fileName(table)}.partial`;
 
@@ -72,9 +82,23 @@ export function textFileSink(format: TextFormat, options: TextFileSinkOptions): 
     },
     async open(context: SinkOpenContext) {
       const sizes = lastSizes(context.resume);
+      written.length = 0;
+      finished.clear();
+      if (atRename) {
+        for (const entry of context.resume?.batches ?? []) finished.add(entry.table);
+      }
       for (const table of context.tables) {
         const name = partial(table);
-        const keep = sizes.get(table.name) ?? 0;
+        if (finished.has(table.name)) {
+          // Its batches were recorded only once its file had its final name: it is whole.
+          if (!(await directory.exists(fileName(table)))) {
+            throw new ExportConfigurationError(
+              `${fileName(table)} is missing from ${directory.label} though the export's manifest records its rows; export again with restart: true`,
+            );
+          }
+          continue;
+        }
+        const keep = atRename ? 0 : (sizes.get(table.name) ?? 0);
         // A crash after a file took its final name but before the manifest said so: take it back.
         if (keep > 0 && !(await directory.exists(name)) && (await directory.exists(fileName(table)))) {
           await directory.rename(fileName(table), name);
@@ -91,6 +115,11 @@ export function textFileSink(format: TextFormat, options: TextFileSinkOptions): 
     },
     async writeBatch(batch, batchId, canonical) {
       const open = files.get(batch.table.name);
+      if (finished.has(batch.table.name)) {
+        throw new ExportConfigurationError(
+          `Batch ${batchId} belongs to ${fileName(batch.table)}, which the resumed export had already finished`,
+        );
+      }
       if (!open) throw new ExportConfigurationError(`No file was opened for table ${batch.table.name}`);
       const last = before.get(batch.table.name);
       if (last?.batchId === batchId && open.file.size !== last.size) {
@@ -105,12 +134,16 @@ export function textFileSink(format: TextFormat, options: TextFileSinkOptions): 
       await open.file.write(bytes);
       bytesWritten += bytes.length;
       dirty.add(batch.table.name);
+      if (atRename) {
+        if (written[written.length - 1] !== batchId) written.push(batchId);
+        return undefined;
+      }
       return { size: open.file.size } satisfies FileState;
     },
     async flush() {
       for (const name of dirty) await files.get(name)?.file.sync();
       dirty.clear();
-      return undefined;
+      return atRename ? [] : undefined;
     },
     async close() {
       for (const { file, table } of files.values()) {
@@ -123,11 +156,15 @@ export function textFileSink(format: TextFormat, options: TextFileSinkOptions): 
         await directory.rename(partial(table), fileName(table));
       }
       files.clear();
-      return undefined;
+      return atRename ? written.splice(0) : undefined;
     },
     async abort() {
       // The `.partial` files stay: a rerun resumes from them, and their name says they are unfinished.
-      for (const { file } of files.values()) await file.close().catch(() => undefined);
+      // Where they are not durable (object storage), a rerun writes them again: drop them.
+      for (const { file, table } of files.values()) {
+        await file.close().catch(() => undefined);
+        if (atRename) await directory.remove(partial(table)).catch(() => undefined);
+      }
       files.clear();
     },
   };
