@@ -12,9 +12,19 @@ import { build } from 'esbuild';
 import { parquetReadObjects } from 'hyparquet';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Imednet } from '../../../src/client.js';
 import { downloadBlob, fileSystemDirectory, streamDirectory } from '../../../src/plugins/sinks/browser.js';
+import { csvSink } from '../../../src/plugins/sinks/csv.js';
 import { ExportConfigurationError } from '../../../src/plugins/sinks/errors.js';
+import { exportStudy } from '../../../src/plugins/sinks/export.js';
 import { nodeDirectory } from '../../../src/plugins/sinks/node.js';
+import { workflows } from '../../../src/plugins/workflows/index.js';
+import {
+  createFakeStudy,
+  createMockApi,
+  DEFAULT_API_KEY,
+  DEFAULT_SECURITY_KEY,
+} from '../../../src/testing/index.js';
 import { hostPage, type PageHost } from '../../support/chromium.js';
 import { type ExportPlan, exportFake, type Format, tableNames } from './browser.page.js';
 
@@ -290,4 +300,157 @@ describe('the browser entry outside a browser', () => {
     expect(inputs.some((path) => path.endsWith('src/plugins/sinks/browser.ts'))).toBe(true);
     expect(inputs.filter((path) => path.startsWith('node:'))).toEqual([]);
   });
+});
+
+describe('examples/browser-export, as written, in real Chromium', () => {
+  const EXAMPLE = fileURLToPath(new URL('../../../examples/browser-export/', import.meta.url));
+  const SRC = fileURLToPath(new URL('../../../src', import.meta.url));
+  const study = createFakeStudy({ studyKey: 'MYSTUDY', records: 700, subjects: 30, sites: 3, seed: 4 });
+  const api = createMockApi(study);
+  let host: PageHost;
+  let expected: Files;
+
+  beforeAll(async () => {
+    await mkdir(CACHE, { recursive: true });
+    const outfile = join(CACHE, 'example.js');
+    // The example's own script, its `imednet` imports pointed at src/ instead of the built package.
+    await build({
+      entryPoints: [join(EXAMPLE, 'main.js')],
+      outfile,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: 'es2022',
+      logLevel: 'error',
+      alias: { imednet: SRC },
+      external: ['node:*'],
+    });
+    const script = await readFile(outfile);
+    const page = await readFile(join(EXAMPLE, 'index.html'));
+    host = await hostPage('', async (route, pathname) => {
+      if (pathname === '/example/') {
+        await route.fulfill({ contentType: 'text/html', body: page });
+      } else if (pathname === '/example/dist/main.js') {
+        await route.fulfill({ contentType: 'text/javascript', body: script });
+      } else if (pathname.startsWith('/imednet/')) {
+        // What the example's proxy does: the page's placeholder keys are replaced by the real ones.
+        const request = route.request();
+        const headers = { ...(await request.allHeaders()) };
+        headers['x-api-key'] = DEFAULT_API_KEY;
+        headers['x-imn-security-key'] = DEFAULT_SECURITY_KEY;
+        const response = await api.handle(new Request(request.url(), { method: request.method(), headers }));
+        await route.fulfill({
+          status: response.status,
+          headers: Object.fromEntries(response.headers),
+          body: Buffer.from(await response.arrayBuffer()),
+        });
+      } else return false;
+      return true;
+    });
+    // The same export in Node, through the same mock.
+    const dir = await mkdtemp(join(tmpdir(), 'imednet-browser-example-'));
+    temps.push(dir);
+    const client = new (Imednet.plugin(workflows()))({
+      apiKey: DEFAULT_API_KEY,
+      securityKey: DEFAULT_SECURITY_KEY,
+      baseUrl: 'http://mock.test',
+      fetch: (input, init) => api.handle(new Request(input, init)),
+    });
+    await exportStudy(client, 'MYSTUDY', csvSink({ directory: nodeDirectory(dir) }));
+    expected = withoutManifest(await readTree(dir));
+  }, 300_000);
+
+  afterAll(async () => {
+    await host?.close();
+  });
+
+  /** The example page, with the pickers answered by the origin private file system (no user to click). */
+  const open = async () => {
+    const page = await host.context.newPage();
+    await page.addInitScript(() => {
+      const root = () => navigator.storage.getDirectory();
+      Object.assign(window, {
+        showDirectoryPicker: async () => (await root()).getDirectoryHandle('picked', { create: true }),
+        showSaveFilePicker: async (options: { suggestedName: string }) =>
+          (await root()).getFileHandle(options.suggestedName, { create: true }),
+      });
+    });
+    await page.goto(`${ORIGIN}/example/`);
+    await page.waitForFunction(() => !(document.getElementById('to-folder') as HTMLButtonElement).hidden);
+    return page;
+  };
+  const logText = (page: Page) => page.locator('#log').textContent();
+  const waitForLog = async (page: Page, lines: number) => {
+    await page.waitForFunction(
+      (n) => (document.getElementById('log')?.textContent ?? '').split('\n').length > n,
+      lines,
+      {
+        timeout: 60_000,
+      },
+    );
+    return logText(page);
+  };
+  /** The files of a folder of the origin private file system, by path, as base64. */
+  const readPicked = (page: Page, folder: string) =>
+    page.evaluate(async (name) => {
+      const out: Record<string, string> = {};
+      type Folder = FileSystemDirectoryHandle & { entries(): AsyncIterable<[string, FileSystemHandle]> };
+      const walk = async (dir: FileSystemDirectoryHandle, prefix: string) => {
+        for await (const [entry, handle] of (dir as Folder).entries()) {
+          if (handle.kind === 'directory')
+            await walk(handle as FileSystemDirectoryHandle, `${prefix}${entry}/`);
+          else {
+            const bytes = new Uint8Array(
+              await (await (handle as FileSystemFileHandle).getFile()).arrayBuffer(),
+            );
+            out[`${prefix}${entry}`] = btoa(Array.from(bytes, (b) => String.fromCharCode(b)).join(''));
+          }
+        }
+      };
+      await walk(
+        await (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true }),
+        '',
+      );
+      return out;
+    }, folder);
+
+  it('"Export every form to a folder" writes the CSV files of the same export in Node, and a second click finds it complete', async () => {
+    const page = await open();
+    await page.click('#to-folder');
+    expect(await waitForLog(page, 1)).toMatch(/^Exported \d+ rows in \d+ file\(s\)/);
+    await expectSameFiles('csv', withoutManifest(decode(await readPicked(page, 'picked'))), expected);
+    await page.click('#to-folder');
+    expect(await waitForLog(page, 2)).toMatch(/already held this export, complete/);
+    await page.close();
+  }, 120_000);
+
+  it('"Save one form as a file" writes that form\'s CSV to the picked file', async () => {
+    const page = await open();
+    const form = study.forms[0]!.formKey;
+    await page.fill('#form', form);
+    await page.click('#one-form');
+    expect(await waitForLog(page, 1)).toMatch(/^Exported \d+ rows in 1 file/);
+    const file = await page.evaluate(async (name) => {
+      const handle = await (await navigator.storage.getDirectory()).getFileHandle(name);
+      return Array.from(new Uint8Array(await (await handle.getFile()).arrayBuffer()));
+    }, `${form}.csv`);
+    expect(Buffer.from(file).equals(expected[`${form}.csv`]!)).toBe(true);
+    await page.close();
+  }, 120_000);
+
+  it('"Download every form" downloads each CSV file, named by its form', async () => {
+    const page = await open();
+    const downloads: Array<Promise<[string, Buffer]>> = [];
+    page.on('download', (download) => {
+      downloads.push(
+        download.path().then(async (path) => [download.suggestedFilename(), await readFile(path)]),
+      );
+    });
+    await page.click('#download');
+    expect(await waitForLog(page, 1)).toMatch(/^Exported/);
+    await expect.poll(() => downloads.length, { timeout: 30_000 }).toBe(Object.keys(expected).length);
+    const got = Object.fromEntries(await Promise.all(downloads));
+    await expectSameFiles('csv', got, expected);
+    await page.close();
+  }, 120_000);
 });
