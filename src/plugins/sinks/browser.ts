@@ -225,8 +225,10 @@ const PARTIAL = '.partial';
  * refused (export again with `restart: true`). The export's manifest is kept in memory.
  * Durability is `rename`: a file counts as written when it is finished.
  * @example
- * const picked = await showSaveFilePicker({ suggestedName: 'AE.csv' });
- * const out = streamDirectory(await picked.createWritable());
+ * // A file handle: here of the origin private file system; in a page, also the one that
+ * // showSaveFilePicker({ suggestedName: 'AE.csv' }) answers.
+ * const file = await (await navigator.storage.getDirectory()).getFileHandle('AE.csv', { create: true });
+ * const out = streamDirectory(await file.createWritable());
  * await exportStudy(client, 'MYSTUDY', csvSink({ directory: out }), { forms: ['AE'] });
  */
 export function streamDirectory(target: StreamTarget): StreamDirectory {

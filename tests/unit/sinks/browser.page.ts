@@ -22,8 +22,8 @@ export interface ExportPlan {
   format: Format;
   /** Throw (abort the export) once this many batches were written by this run. */
   abortAfter?: number;
-  /** Wait this long (ms) after each batch, so that the test can close the tab mid-export. */
-  pauseMs?: number;
+  /** Once this many batches were written, every write waits forever: the test closes the tab then. */
+  hangAfter?: number;
   /** Only these forms (tables). */
   forms?: string[];
 }
@@ -107,13 +107,13 @@ const page = {
       return { error: (error as Error).name };
     }
   },
-  /** Starts an export that pauses after each batch, and returns at once (the test closes the tab). */
+  /** Starts an export that stops writing after `hangAfter` batches, and returns at once (the test closes the tab). */
   startSlowExport(name: string, plan: ExportPlan) {
     void (async () => {
       const directory = fileSystemDirectory(await folder(name));
       const slow: OutputDirectory = {
         ...directory,
-        // Each write waits a little, so the tab is closed in the middle of the export.
+        // Past hangAfter batches a write never ends, so the tab is closed in the middle of the export.
         async open(file, keep) {
           const opened = await directory.open(file, keep);
           return {
@@ -122,7 +122,7 @@ const page = {
             },
             async write(bytes) {
               await opened.write(bytes);
-              await new Promise((resolve) => setTimeout(resolve, plan.pauseMs ?? 5));
+              if (page.progress >= (plan.hangAfter ?? Number.POSITIVE_INFINITY)) await new Promise(() => {});
             },
             sync: () => opened.sync(),
             close: () => opened.close(),
@@ -135,6 +135,33 @@ const page = {
     })();
   },
   readFolder: async (name: string) => readFolder(await folder(name)),
+  /** As a browser without FileSystemFileHandle.move() (renames become a copy and a removal). */
+  withoutMove() {
+    delete (FileSystemFileHandle.prototype as { move?: unknown }).move;
+    return typeof (FileSystemFileHandle.prototype as { move?: unknown }).move;
+  },
+  /** A file of a folder read back through the directory's read(), as base64. */
+  async readThrough(name: string, file: string) {
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of fileSystemDirectory(await folder(name)).read!(file)) chunks.push(chunk);
+    return base64(new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer()));
+  },
+  /**
+   * What writeTextAtomic relies on: a createWritable() stream changes the file only when it closes.
+   * Answers the file's text while the new text is written, after an abort, and after writeTextAtomic.
+   */
+  async atomicText(name: string) {
+    const directory = fileSystemDirectory(await folder(name));
+    await directory.writeTextAtomic('state.json', '{"v":1}');
+    const handle = await (await folder(name)).getFileHandle('state.json');
+    const stream = await handle.createWritable();
+    await stream.write('{"v":2, half written');
+    const during = await directory.readText('state.json');
+    await stream.abort();
+    const afterAbort = await directory.readText('state.json');
+    await directory.writeTextAtomic('state.json', '{"v":3}');
+    return { during, afterAbort, after: await directory.readText('state.json') };
+  },
   /** Exports with a stream per file, collecting each stream's chunks. */
   async exportToStreams(plan: ExportPlan) {
     const chunks = new Map<string, Uint8Array[]>();
