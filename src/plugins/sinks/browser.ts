@@ -232,7 +232,11 @@ const PARTIAL = '.partial';
  * await exportStudy(client, 'MYSTUDY', csvSink({ directory: out }), { forms: ['AE'] });
  */
 export function streamDirectory(target: StreamTarget): StreamDirectory {
-  const single = target instanceof WritableStream ? target : undefined;
+  // By shape, not instanceof: a stream from another realm (an iframe) is a stream too.
+  const single =
+    typeof (target as WritableStream | undefined)?.getWriter === 'function'
+      ? (target as WritableStream<Uint8Array>)
+      : undefined;
   const opener = typeof target === 'function' ? target : undefined;
   if (!single && !opener) {
     throw new ExportConfigurationError(
