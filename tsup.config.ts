@@ -23,6 +23,11 @@ const entry = {
   'plugins/sinks/json': 'src/plugins/sinks/json.ts',
   'plugins/sinks/parquet': 'src/plugins/sinks/parquet.ts',
   'plugins/sinks/postgres': 'src/plugins/sinks/postgres.ts',
+  'plugins/sinks/xlsx': 'src/plugins/sinks/xlsx.ts',
+  'plugins/sinks/s3': 'src/plugins/sinks/s3.ts',
+  'plugins/sinks/r2': 'src/plugins/sinks/r2.ts',
+  'plugins/sinks/duckdb': 'src/plugins/sinks/duckdb.ts',
+  'plugins/sinks/browser': 'src/plugins/sinks/browser.ts',
 };
 
 export default defineConfig([
@@ -48,6 +53,9 @@ export default defineConfig([
       'bun:sqlite',
       'hyparquet-writer',
       'postgres',
+      'fflate',
+      'aws4fetch',
+      '@duckdb/node-api',
     ],
     // Keep `node:` on builtins: Deno and Workers resolve `node:http`, not a bare `http`.
     removeNodeProtocol: false,
