@@ -3,8 +3,10 @@
  * (an optional peer dependency, Node only, loaded at first use so this entry loads in any runtime).
  * One table per form (or the one long `records` table), with typed columns, keyed by
  * `(study_key, recordId)` (long: plus `variableName`). Each batch goes through DuckDB's appender
- * into a temporary staging table, then one `INSERT OR REPLACE` moves it into its table: a batch
- * written again changes nothing, so a rerun leaves every record exactly once. The manifest lives in
+ * straight into its table, in one transaction; when the key finds any of its records already there
+ * (a resumed export, a batch written twice), it goes to a temporary staging table instead and one
+ * `INSERT OR REPLACE` moves it in: a batch written again changes nothing, so a rerun leaves every
+ * record exactly once. The manifest lives in
  * the database file beside the tables. DuckDB lets one process at a time write a file; the sink
  * holds it from first use to `close` (or `abort`), which release it.
  */
@@ -74,7 +76,11 @@ interface DuckTable {
   /** Its columns after `study_key`: the spec's, in order. */
   columns: readonly Column[];
   key: string[];
-  appender: DuckDBAppender | undefined;
+  /** The appender into the table itself, and the one into its staging table. */
+  direct: DuckDBAppender | undefined;
+  staged: DuckDBAppender | undefined;
+  /** Rows of this table were found already there: upsert every batch from now on. */
+  upsert: boolean;
 }
 
 let library: Promise<DuckDBApi> | undefined;
@@ -123,22 +129,31 @@ function planTable(spec: TableSpec, schema: string, prefix: string, index: numbe
     staging: `imednet_staging_${index}`,
     columns: spec.columns,
     key,
-    appender: undefined,
+    direct: undefined,
+    staged: undefined,
+    upsert: false,
   };
 }
 
-/** DuckDB's error classes whose messages may quote a value (a key, a cell that did not convert). */
-const QUOTES_DATA = /^(Constraint|Conversion|Invalid Input|Out of Range|Mismatch Type|Invalid type) Error/i;
+/** A flush the primary key refused ("Duplicate key "...: 5" violates primary key constraint"). */
+const DUPLICATE_KEY = /Duplicate key|violates primary key/i;
 
-/** An error from DuckDB made safe to show: never the values of a batch. */
+/** DuckDB's error classes whose messages never quote a value: shown as they are. */
+const SAFE_KINDS =
+  /^(IO|Catalog|Binder|Parser|Permission|Transaction|TransactionContext|Interrupt|Out of Memory|Fatal|Internal|Dependency|Serialization|Connection) Error$/;
+
+/**
+ * An error from DuckDB made safe to show: only the classes of errors that never quote a value
+ * (a key, a cell that did not convert) keep their message.
+ */
 function safeError(error: unknown, what: string): Error {
   if (error instanceof ImednetError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const kind = /^([A-Za-z ]+ Error):/.exec(message)?.[1];
   const detail =
-    kind && QUOTES_DATA.test(kind)
-      ? `${kind} (its message is not shown: it may quote the data)`
-      : message.split('\n')[0]!;
+    kind && SAFE_KINDS.test(kind)
+      ? message.split('\n')[0]!
+      : `${kind ?? 'DuckDB error'} (its message is not shown: it may quote the data)`;
   return new DuckdbSinkError(`duckdb sink: ${what}: ${detail}`);
 }
 
@@ -396,12 +411,16 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
   const release = () => {
     const errors: unknown[] = [];
     for (const table of tables.values()) {
-      try {
-        table.appender?.closeSync();
-      } catch (error) {
-        errors.push(error);
+      for (const appender of [table.direct, table.staged]) {
+        try {
+          // Empty by now (every batch is flushed or cleared): closing appends nothing.
+          appender?.closeSync();
+        } catch (error) {
+          errors.push(error);
+        }
       }
-      table.appender = undefined;
+      table.direct = undefined;
+      table.staged = undefined;
     }
     try {
       connection?.closeSync();
@@ -471,34 +490,55 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
       }
       if (batch.rows.length === 0) return undefined;
       const c = await db();
-      const staging = `temp.main.${quote(table.staging)}`;
-      try {
-        table.appender ??= await c.createAppender(table.staging, 'main', 'temp');
-        const appender = table.appender;
-        const study = openedStudy;
+      const fill = (appender: DuckDBAppender) => {
+        const study = openedStudy!;
         const columns = table.columns;
         try {
           for (const row of batch.rows) {
             appender.appendVarchar(study);
-            for (const column of columns) appendCell(api, appender, column.type, row[column.name]);
+            for (const column of columns) appendCell(api!, appender, column.type, row[column.name]);
             appender.endRow();
           }
-          appender.flushSync();
         } catch (error) {
           // A half-appended row or batch must not reach the table: drop what the appender holds.
           appender.clear();
-          await c.run(`delete from ${staging}`);
           if (error instanceof TypeError) {
             throw new DuckdbSinkError(`duckdb sink: batch ${batchId}: a value is ${error.message}`);
           }
           throw error;
         }
-        // One statement, one transaction: the batch is in its table whole or not at all.
-        await c.run(`insert or replace into ${table.qualified} select * from ${staging}`);
+      };
+      try {
+        // The fast path: the appender straight into the table. A flush appends in one transaction,
+        // whole or not at all, and the primary key refuses it when any of its records is already
+        // there (a resumed export, a batch written twice): then this batch and the table's later
+        // ones take the upsert path.
+        if (!table.upsert) {
+          table.direct ??= await c.createAppender(table.name, schema);
+          fill(table.direct);
+          try {
+            table.direct.flushSync();
+            return undefined;
+          } catch (error) {
+            table.direct.clear();
+            if (!DUPLICATE_KEY.test(error instanceof Error ? error.message : '')) throw error;
+            table.upsert = true;
+          }
+        }
+        // The upsert path: the appender into a temporary staging table, then one statement (one
+        // transaction) replaces the batch's records in the table.
+        const staging = `temp.main.${quote(table.staging)}`;
+        table.staged ??= await c.createAppender(table.staging, 'main', 'temp');
+        try {
+          fill(table.staged);
+          table.staged.flushSync();
+          await c.run(`insert or replace into ${table.qualified} select * from ${staging}`);
+        } finally {
+          table.staged.clear();
+          await c.run(`delete from ${staging}`).catch(() => undefined);
+        }
       } catch (error) {
         throw safeError(error, `writing batch ${batchId}`);
-      } finally {
-        await c.run(`delete from ${staging}`).catch(() => undefined);
       }
       return undefined;
     },
@@ -507,6 +547,11 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
       return undefined;
     },
     async close() {
+      for (const table of tables.values()) {
+        for (const appender of [table.direct, table.staged]) appender?.closeSync();
+        table.direct = undefined;
+        table.staged = undefined;
+      }
       if (connection) {
         try {
           // Folds the write-ahead log into the file, so the file alone holds the export.
