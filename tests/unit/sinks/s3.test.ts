@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
 import { http, passthrough } from 'msw';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Imednet } from '../../../src/client.js';
 import { csvSink } from '../../../src/plugins/sinks/csv.js';
 import {
@@ -455,5 +455,60 @@ describe('s3Directory: errors name the bucket and key, never a credential', () =
     const out = directory({ prefix: freshPrefix() });
     expect(out.durability).toBe('rename');
     await expect(out.open('AE.csv.partial', 10)).rejects.toThrow(ExportConfigurationError);
+  });
+
+  it('a missing aws4fetch fails the first request with ExportConfigurationError naming the package', async () => {
+    vi.resetModules();
+    vi.doMock('aws4fetch', () => {
+      throw new Error('Cannot find package');
+    });
+    try {
+      const fresh = await import('../../../src/plugins/sinks/s3.js');
+      const errors = await import('../../../src/plugins/sinks/errors.js');
+      const out = fresh.s3Directory({
+        endpoint: s3.endpoint,
+        bucket: 'exports',
+        accessKeyId: S3_ACCESS_KEY_ID,
+        secretAccessKey: S3_SECRET_ACCESS_KEY,
+      });
+      const error = await out.readText('.imednet-export.json').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(errors.ExportConfigurationError);
+      expect((error as Error).message).toMatch(/npm install aws4fetch/);
+    } finally {
+      vi.doUnmock('aws4fetch');
+      vi.resetModules();
+    }
+  });
+});
+
+describe('s3Directory: uploads a crashed run left pending', () => {
+  it('are aborted for a key when it is opened again, where the store lists them (s3rver does not: stubbed)', async () => {
+    const prefix = freshPrefix();
+    const key = `${prefix}/AE.csv`;
+    const aborted: string[] = [];
+    // ListMultipartUploads answered as S3 does; a neighbour key sharing the prefix is left alone.
+    const listing: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      if (request.method === 'GET' && url.searchParams.has('uploads')) {
+        expect(url.searchParams.get('prefix')).toBe(key);
+        return new Response(
+          `<ListMultipartUploadsResult><Upload><Key>${key}</Key><UploadId>stale-1</UploadId></Upload><Upload><Key>${key}.bak</Key><UploadId>other-2</UploadId></Upload></ListMultipartUploadsResult>`,
+        );
+      }
+      if (request.method === 'DELETE' && url.searchParams.has('uploadId')) {
+        aborted.push(`${decodeURIComponent(url.pathname)}#${url.searchParams.get('uploadId')}`);
+        return new Response(null, { status: 204 });
+      }
+      return fetch(request);
+    };
+    const out = directory({ prefix, fetch: listing });
+    const file = await out.open('AE.csv.partial', 0);
+    expect(aborted).toEqual([`/exports/${key}#stale-1`]);
+    await file.write(new TextEncoder().encode('a,b\r\n'));
+    await file.close();
+    expect(await out.exists('AE.csv')).toBe(false);
+    await out.rename('AE.csv.partial', 'AE.csv');
+    expect(await s3.text('exports', key)).toBe('a,b\r\n');
   });
 });

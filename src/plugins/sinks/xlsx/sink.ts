@@ -347,7 +347,7 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
       }
     };
     const addText = async (path: string, text: string) => {
-      const file = new ZipDeflate(path, { level: 6 });
+      const file = new ZipDeflate(path, { level: 4 });
       zip.add(file);
       file.push(encoder.encode(text), true);
       await drain();
@@ -359,7 +359,7 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
     await addText('xl/styles.xml', STYLES);
     /** Zips a part from its head, its spill's frames and its end. */
     const addSpilled = async (path: string, head: string, spilled: string | undefined, end: string) => {
-      const file = new ZipDeflate(path, { level: 6 });
+      const file = new ZipDeflate(path, { level: 4 });
       zip.add(file);
       file.push(encoder.encode(head));
       if (spilled) {
