@@ -165,6 +165,9 @@ describe('the examples in README.md and docs/*.md', async () => {
       'README.md › Deno', // an import map and an npm: specifier
       'README.md › Browser, with a bundler (Vite, esbuild, webpack)', // a page (location.origin)
       'README.md › PostgreSQL', // a PostgreSQL server
+      'README.md › Object storage: S3 and Cloudflare R2', // an S3 bucket
+      'README.md › Object storage: S3 and Cloudflare R2', // a Worker's R2 binding
+      'README.md › In a web page, with no server', // a page (a button, a folder picker)
       'docs/browser-proxy.md › In the page', // a page (location.origin)
     ]);
   });
