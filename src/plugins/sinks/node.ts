@@ -8,6 +8,27 @@ import { ExportConfigurationError } from './errors.js';
 
 type NodeFs = typeof import('node:fs/promises');
 
+const codeOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
+
+/**
+ * Creates `dir` and its missing parents, one level at a time: Node's `mkdir(…, { recursive: true })`
+ * never returns under a parent that exists but refuses children (such as /proc).
+ */
+async function makeDirs(f: NodeFs, dir: string): Promise<void> {
+  try {
+    await f.mkdir(dir);
+    return;
+  } catch (error) {
+    if (codeOf(error) === 'EEXIST') return;
+    const cut = Math.max(dir.lastIndexOf('/'), dir.lastIndexOf('\\'));
+    if (codeOf(error) !== 'ENOENT' || cut <= 0) throw error;
+    await makeDirs(f, dir.slice(0, cut));
+  }
+  await f.mkdir(dir).catch((error: unknown) => {
+    if (codeOf(error) !== 'EEXIST') throw error;
+  });
+}
+
 /**
  * The file system directory at `path` (created if missing), through `node:fs` — Node, Deno and
  * Bun. Imports `node:fs` at first use only, so the module loads in a browser too.
@@ -21,7 +42,7 @@ export function nodeDirectory(path: string): OutputDirectory {
   const load = () => {
     fs ??= (async () => {
       const module = (await import('node:fs/promises')) as NodeFs;
-      await module.mkdir(path, { recursive: true }).catch((error: unknown) => {
+      await makeDirs(module, path.replace(/[\\/]+$/, '') || path).catch((error: unknown) => {
         throw new ExportConfigurationError(`Cannot create the output directory ${path}`, { cause: error });
       });
       return module;
@@ -35,7 +56,7 @@ export function nodeDirectory(path: string): OutputDirectory {
     async open(name, keep) {
       const f = await load();
       const file = at(name);
-      await f.mkdir(parentOf(file), { recursive: true });
+      await makeDirs(f, parentOf(file));
       const handle = await f.open(file, keep === 0 ? 'w' : 'r+');
       const { size: length } = await handle.stat();
       if (length < keep) {
@@ -67,7 +88,7 @@ export function nodeDirectory(path: string): OutputDirectory {
     },
     async rename(from, to) {
       const f = await load();
-      await f.mkdir(parentOf(at(to)), { recursive: true });
+      await makeDirs(f, parentOf(at(to)));
       await f.rename(at(from), at(to));
     },
     async remove(name) {

@@ -277,4 +277,18 @@ describe('output directories', () => {
       ).rejects.toThrow();
     }
   });
+
+  it('nodeDirectory makes missing folders, and a folder it cannot make is a prompt error naming it', async () => {
+    const root = await tempDir();
+    const nested = nodeDirectory(join(root, 'a', 'b'));
+    const file = await nested.open('study=S/form=AE/part-0.csv', 0);
+    await file.write(new TextEncoder().encode('x'));
+    await file.close();
+    expect(await readFile(join(root, 'a', 'b', 'study=S', 'form=AE', 'part-0.csv'), 'utf8')).toBe('x');
+    // /proc exists but takes no folders: Node's recursive mkdir would never return there.
+    const refused = nodeDirectory('/proc/imednet-nope/x');
+    const error = await refused.open('AE.csv', 0).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ExportConfigurationError);
+    expect((error as Error).message).toBe('Cannot create the output directory /proc/imednet-nope/x');
+  });
 });
