@@ -353,7 +353,10 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
       if (error instanceof ExportConfigurationError) throw error;
       const safe = safeError(error, secrets, what);
       if (setup || isConnectionSetting(error)) {
-        throw new ExportConfigurationError(`${safe.message} (check the connection settings)`);
+        // The cause is the safe copy: its code (ECONNREFUSED, 28P01) without the original's values.
+        throw new ExportConfigurationError(`${safe.message} (check the connection settings)`, {
+          cause: safe,
+        });
       }
       throw safe;
     }
