@@ -3,6 +3,11 @@ import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
 
+/** The output path cannot be made or written: exit code 7 (see EXIT in process.ts). */
+export class OutputPathError extends ConfigurationError {
+  static override readonly kind: string = 'OutputPathError';
+}
+
 const codeOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
 
 /**
@@ -17,7 +22,7 @@ export async function makeDir(dir: string): Promise<void> {
     const code = codeOf(error);
     if (code === 'EEXIST') {
       if ((await stat(dir)).isDirectory()) return;
-      throw new ConfigurationError(`Cannot use ${dir} as the output folder: it is a file`);
+      throw new OutputPathError(`Cannot use ${dir} as the output folder: it is a file`);
     }
     if (code !== 'ENOENT' || dirname(dir) === dir) throw cannotCreate(dir, error);
   }
@@ -28,14 +33,14 @@ export async function makeDir(dir: string): Promise<void> {
 }
 
 const cannotCreate = (dir: string, error: unknown) =>
-  new ConfigurationError(`Cannot create the folder ${dir} (${codeOf(error) ?? String(error)})`);
+  new OutputPathError(`Cannot create the folder ${dir} (${codeOf(error) ?? String(error)})`);
 
 /** Opens `file` for writing (created or emptied), with an error that names it. */
 export async function openForWriting(file: string): Promise<FileHandle> {
   try {
     return await open(file, 'w');
   } catch (error) {
-    throw new ConfigurationError(`Cannot write ${file} (${codeOf(error) ?? String(error)})`);
+    throw new OutputPathError(`Cannot write ${file} (${codeOf(error) ?? String(error)})`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * The `imednet` command. Credentials come from IMEDNET_API_KEY and IMEDNET_SECURITY_KEY (never from
- * arguments, which other users of the machine can read); the host from IMEDNET_BASE_URL.
+ * The `imednet` command. Credentials come from the flags, then IMEDNET_API_KEY,
+ * IMEDNET_SECURITY_KEY and IMEDNET_BASE_URL in the environment, then the same names in `.env`.
  */
 import { parseArgs } from 'node:util';
 import { Imednet } from '../client.js';
@@ -8,8 +8,9 @@ import type { ImednetOptions } from '../core/config.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { RequestBudget } from '../core/pacer.js';
 import { STREAMS } from '../plugins/sync/keys.js';
+import { type CredentialFlags, resolveCredentials } from './credentials.js';
 import { listingOf, listToStream, RESOURCES } from './list.js';
-import { runAsProcess } from './process.js';
+import { EXIT, runAsProcess } from './process.js';
 import { announceRetryWaits } from './waiting.js';
 
 const STREAM_LIST = STREAMS.join(',');
@@ -19,6 +20,10 @@ const HELP = `imednet: the iMednet EDC API from the command line
 Usage:
   imednet demo [--records N] [--latency MS] [--out DIR]   run against the built-in fake study (no credentials)
   imednet help                                             this text (as is --help after any command)
+  imednet export <studyKey...> | --all-studies --to FORMAT --out DIR|URL [options]
+                                                           export studies through the record mapper:
+                                                           a file per form (AE.csv, AE.parquet, ...)
+                                                           and a manifest, or tables in PostgreSQL
   imednet studies [options]                                list studies
   imednet <resource> <studyKey> [options]                  list a resource of a study as NDJSON
   imednet jobs status <studyKey> <batchId>                 show a job
@@ -51,30 +56,41 @@ Options:
   --reset                     ledger: forget the stream's entry; cached data stays until the next sync
   --max-share N               reconcile: largest share of the cache it may delete (default 0.05)
   --force                     reconcile: delete even from an empty listing or beyond --max-share
+Export options:
+  --to FORMAT                 csv, ndjson, json, parquet or postgres
+  --out DIR|URL               the folder (a folder per study when there are several), or a
+                              connection string postgres://user:password@host:5432/db (never printed)
+  --all-studies               every study the keys can see; --exclude A,B leaves some out
+  --forms A,B                 only these forms; --variables X,Y only these variables
+  --labels                    column headers from variable labels instead of names
+  --layout per-form|long      a table per form (default), or one long table of values
+  --since TIMESTAMP           only records modified at or after it, e.g. 2025-01-31T00:00:00Z
+  --hive                      parquet: study=<key>/form=<form>/part-N.parquet
+  --batch-size N              rows per batch (default 1,000)
+  --no-formula-guard          csv: leave text starting with = + - @ as it is (the guard is on by
+                              default: such text gets a leading ' so spreadsheets do not run it)
+  --resume                    continue an interrupted export from its manifest (exactly once)
+  --restart                   export again over an earlier export (other forms' files stay)
+  --quiet, -q                 no progress; --json: progress and results as NDJSON events on stdout
+
   --per-minute N, --per-hour N
                               send at most N requests a minute / an hour (the API states 100 and
                               1,000); progress then gives the time left at that pace
 
-Environment: IMEDNET_API_KEY, IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL (optional)`;
+Credentials: --api-key, --security-key, --base-url; else the environment's IMEDNET_API_KEY,
+  IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL; else those names in a .env file in this folder.
+  Prefer the environment or .env: other users of the machine can read a command's flags.
+
+Exit codes: 0 done; 1 other failure; 2 bad command line or settings; 3 keys refused or no permission;
+  4 not found; 5 rate limited after retries; 6 iMednet or the destination unreachable, or timed out; 7 output not writable;
+  8 some studies failed (export); 130 Ctrl-C; 143 SIGTERM`;
 
 /** The command-line flags of the request budget. */
 type BudgetFlags = { 'per-minute'?: string | undefined; 'per-hour'?: string | undefined };
 
-/** The client's options: keys and host from the environment, the request budget from the flags. */
-function clientOptions(values: BudgetFlags): ImednetOptions {
-  const env = process.env;
-  const options: ImednetOptions = {
-    apiKey: env.IMEDNET_API_KEY ?? '',
-    securityKey: env.IMEDNET_SECURITY_KEY ?? '',
-  };
-  if (!options.apiKey || !options.securityKey) {
-    const missing = [
-      !options.apiKey && 'IMEDNET_API_KEY',
-      !options.securityKey && 'IMEDNET_SECURITY_KEY',
-    ].filter(Boolean);
-    throw new ConfigurationError(`Set ${missing.join(' and ')} in the environment (or try: imednet demo)`);
-  }
-  if (env.IMEDNET_BASE_URL) options.baseUrl = env.IMEDNET_BASE_URL;
+/** The client's options: keys and host from the flags, the environment or .env; the budget from the flags. */
+function clientOptions(values: BudgetFlags & CredentialFlags): ImednetOptions {
+  const options: ImednetOptions = { ...resolveCredentials(values) };
   const budget = budgetFrom(values);
   if (budget) options.requestBudget = budget;
   if (process.stderr.isTTY) options.logger = announceRetryWaits((line) => process.stderr.write(`${line}\n`));
@@ -143,6 +159,24 @@ export async function main(
       'max-share': { type: 'string' },
       'per-minute': { type: 'string' },
       'per-hour': { type: 'string' },
+      'api-key': { type: 'string' },
+      'security-key': { type: 'string' },
+      'base-url': { type: 'string' },
+      'all-studies': { type: 'boolean' },
+      exclude: { type: 'string' },
+      to: { type: 'string' },
+      forms: { type: 'string' },
+      variables: { type: 'string' },
+      labels: { type: 'boolean' },
+      layout: { type: 'string' },
+      since: { type: 'string' },
+      hive: { type: 'boolean' },
+      'batch-size': { type: 'string' },
+      'no-formula-guard': { type: 'boolean' },
+      resume: { type: 'boolean' },
+      restart: { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -160,6 +194,19 @@ export async function main(
   // Every flag and word is checked before the keys are asked for: a typo is the first thing to hear.
   const options = () => clientOptions(values);
   budgetFrom(values);
+
+  if (command === 'export') {
+    const { readExportCommand, runExport } = await import('./export.js');
+    if (values.quiet && values.json) throw new ConfigurationError('Pass --quiet or --json, not both');
+    const progress = values.json ? 'json' : values.quiet ? 'quiet' : process.stderr.isTTY ? 'bars' : 'lines';
+    const exportCommand = readExportCommand(rest, values, progress);
+    const outcome = await runExport(options(), exportCommand, signal, {
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+      ...(process.stderr.isTTY ? { terminal: process.stderr } : {}),
+    });
+    return outcome.studies.some((s) => s.error !== undefined) ? EXIT.PARTIAL : 0;
+  }
 
   if (command === 'demo') {
     const { runDemo } = await import('./demo.js');

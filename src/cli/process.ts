@@ -3,7 +3,84 @@
  * shell's exit codes, a reader that closes stdout (`| head -1`) is a successful end, and an error is
  * one line on stderr.
  */
-import { isImednetError } from '../core/errors.js';
+import {
+  ConfigurationError,
+  ConnectionError,
+  ForbiddenError,
+  isImednetError,
+  NotFoundError,
+  RateLimitError,
+  TimeoutError,
+  UnauthorizedError,
+} from '../core/errors.js';
+
+/**
+ * The exit codes of `imednet`, as documented in its help: what a scheduler can branch on. 130 and
+ * 143 are a stop by Ctrl-C or SIGTERM.
+ */
+export const EXIT = {
+  /** Done. */
+  OK: 0,
+  /** Anything not listed below (a bug, a server error after retries). */
+  FAILURE: 1,
+  /** Bad command line, settings or input: nothing was done. */
+  USAGE: 2,
+  /** The keys were refused (401) or lack a permission (403). */
+  AUTH: 3,
+  /** A study, job or record that does not exist (404). */
+  NOT_FOUND: 4,
+  /** Still rate limited (429) after the retries. */
+  RATE_LIMITED: 5,
+  /** The host could not be reached, or did not answer in time. */
+  UNREACHABLE: 6,
+  /** The output could not be written (permissions, a full disk, a failed batch write). */
+  OUTPUT: 7,
+  /** Several studies: some were exported, some failed (each is named on stderr). */
+  PARTIAL: 8,
+} as const;
+
+/** The file-system error codes that mean the output cannot be written. */
+const OUTPUT_CODES = new Set([
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOSPC',
+  'EDQUOT',
+  'ENOTDIR',
+  'EISDIR',
+  'EEXIST',
+]);
+
+/** The network error codes that mean a destination (a database, a store) cannot be reached. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** The exit code an error ends the process with. */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof UnauthorizedError || error instanceof ForbiddenError) return EXIT.AUTH;
+  if (error instanceof NotFoundError) return EXIT.NOT_FOUND;
+  if (error instanceof RateLimitError) return EXIT.RATE_LIMITED;
+  if (error instanceof ConnectionError || error instanceof TimeoutError) return EXIT.UNREACHABLE;
+  for (let e: unknown = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && OUTPUT_CODES.has(code)) return EXIT.OUTPUT;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return EXIT.UNREACHABLE;
+  }
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === 'ExportBatchError' || name === 'OutputPathError') return EXIT.OUTPUT;
+  if (error instanceof ConfigurationError || name === 'ExportConfigurationError') return EXIT.USAGE;
+  // node:util parseArgs: an unknown flag, a missing value.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) return EXIT.USAGE;
+  return EXIT.FAILURE;
+}
 
 /** The exit code of a process stopped by each signal it handles (128 + the signal's number). */
 const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -53,7 +130,7 @@ export function runAsProcess(command: (signal: AbortSignal) => Promise<number>):
       process.exit(SIGNAL_EXIT_CODES[stoppedBy]);
     } else if (outputError !== undefined || error !== undefined) {
       process.stderr.write(`imednet: ${describe(outputError ?? error)}\n`);
-      process.exitCode = 1;
+      process.exitCode = outputError !== undefined ? EXIT.OUTPUT : exitCodeOf(error);
     } else {
       process.exitCode = code;
     }

@@ -59,14 +59,14 @@ describe('imednet CLI', () => {
     const error = await cli(['sites', 'DEMO'], { IMEDNET_SECURITY_KEY: 'sk-should-not-print' }).catch(
       (e) => e,
     );
-    expect(error.code).toBe(1);
+    expect(error.code).toBe(2);
     expect(error.stderr).toContain('IMEDNET_API_KEY');
     expect(error.stderr).not.toContain('sk-should-not-print');
   }, 30_000);
 
   it('reports API errors by class and message, without credentials', async () => {
     const error = await cli(['sites', 'NOPE'], env()).catch((e) => e);
-    expect(error.code).toBe(1);
+    expect(error.code).toBe(4);
     expect(error.stderr).toMatch(/NotFoundError/);
     expect(error.stderr).not.toContain(DEFAULT_SECURITY_KEY);
   }, 30_000);

@@ -104,7 +104,7 @@ describe('imednet as a new user meets it', () => {
   it('refuses an output format it does not write, naming the ones it does', async () => {
     for (const format of ['csv', 'table', 'NDJSON']) {
       const { code, stdout, stderr } = await cli(['records', 'DEMO', '--format', format], keys());
-      expect(code).toBe(1);
+      expect(code).toBe(2);
       expect(stdout).toBe('');
       expect(stderr.trim()).toBe(
         `imednet: ConfigurationError: Unknown --format ${format}; formats: ndjson, json`,
@@ -121,7 +121,7 @@ describe('imednet as a new user meets it', () => {
     ];
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await cli(args, {});
-      expect({ args, code, stdout }).toEqual({ args, code: 1, stdout: '' });
+      expect({ args, code, stdout }).toEqual({ args, code: 2, stdout: '' });
       expect(stderr).toContain(message);
       expect(stderr).not.toContain('IMEDNET_API_KEY');
     }
@@ -156,9 +156,9 @@ describe('imednet as a new user meets it', () => {
       ['/etc/hostname/out', 'Cannot create the folder /etc/hostname/out (ENOTDIR)'],
     ] as const) {
       const { code, stdout, stderr } = await cli(['demo', '--records', '100', '--out', folder], {}, 15_000);
-      expect(code).toBe(1);
+      expect(code).toBe(7);
       expect(stdout).toBe('');
-      expect(stderr).toBe(`imednet: ConfigurationError: ${reason}\n`);
+      expect(stderr).toBe(`imednet: OutputPathError: ${reason}\n`);
     }
   }, 60_000);
 
@@ -166,7 +166,7 @@ describe('imednet as a new user meets it', () => {
     const db = join(dir, 'typo.db');
     for (const command of ['ledger', 'reconcile']) {
       const { code, stdout, stderr } = await cli([command, 'DEMO', '--db', db], keys());
-      expect(code).toBe(1);
+      expect(code).toBe(2);
       expect(stdout).toBe('');
       expect(stderr).toBe(
         `imednet: ConfigurationError: No sync cache at ${db}; create it with: imednet sync DEMO --db ${db}\n`,
@@ -178,7 +178,7 @@ describe('imednet as a new user meets it', () => {
   it('sync into a folder that does not exist says so (not that SQLite is missing)', async () => {
     const db = join(dir, 'no-such-folder', 'x.db');
     const { code, stderr } = await cli(['sync', 'DEMO', '--db', db], keys());
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stderr).toBe(
       `imednet: ConfigurationError: Cannot create ${db}: there is no folder ${join(dir, 'no-such-folder')}\n`,
     );
@@ -188,7 +188,7 @@ describe('imednet as a new user meets it', () => {
     const db = join(dir, 'cache.db');
     expect((await cli(['sync', 'DEMO', '--db', db, '--streams', 'sites'], keys())).code).toBe(0);
     const { code, stdout, stderr } = await cli(['ledger', 'DEMOO', '--db', db], {});
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(stdout).toBe('');
     expect(stderr).toBe(`imednet: ConfigurationError: The cache at ${db} holds no sync of study DEMOO\n`);
   }, 60_000);

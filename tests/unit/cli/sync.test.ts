@@ -102,7 +102,7 @@ describe('imednet sync', () => {
     const forward = await cli(['ledger', 'DEMO', '--db', db, '--rewind', '2099-01-01 00:00:00']).catch(
       (e) => e,
     );
-    expect(forward.code).toBe(1);
+    expect(forward.code).toBe(2);
     expect(forward.stderr).toMatch(/Refusing to move the DEMO\/records watermark forward/);
 
     const back = await cli(['ledger', 'DEMO', '--db', db, '--rewind', '2020-01-01']);
@@ -155,7 +155,7 @@ describe('imednet sync', () => {
       [...server.study.records.headers()].length,
     );
     const error = await cli(['sync', 'DEMO', '--db', db, '--per-minute', 'lots']).catch((e) => e);
-    expect(error.code).toBe(1);
+    expect(error.code).toBe(2);
     expect(error.stderr).toMatch(/--per-minute must be a whole number/);
 
     // One request a minute: the first page comes at once, the second not before a minute is up.
@@ -196,7 +196,7 @@ describe('imednet sync', () => {
       '--streams',
       'records,recrods',
     ]).catch((e) => e);
-    expect(error.code).toBe(1);
+    expect(error.code).toBe(2);
     expect(error.stderr).toMatch(/Unknown stream recrods; streams: records, subjects/);
   }, 30_000);
 
@@ -204,7 +204,7 @@ describe('imednet sync', () => {
     const error = await cli(['sync', 'DEMO', '--db', join(dir, 'y.db'), '--every', '1'], {
       IMEDNET_SECURITY_KEY: 'sk-wrong-do-not-print',
     }).catch((e) => e);
-    expect(error.code).toBe(1);
+    expect(error.code).toBe(3);
     expect(error.stderr).toMatch(/UnauthorizedError/);
     expect(error.stderr).not.toContain('sk-wrong-do-not-print');
   }, 30_000);

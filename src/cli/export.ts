@@ -1,0 +1,287 @@
+/**
+ * `imednet export`: one study, several, or every study the keys can see, through the record mapper
+ * into a sink (files, PostgreSQL), with progress, resumable. Files go into `--out DIR` (a folder per
+ * study when there are several), one per form named after the form key, with the export's manifest
+ * beside them. An interrupted export is continued with `--resume`; a finished one is replaced with
+ * `--restart`; without either the command refuses to touch an earlier export.
+ */
+import { join } from 'node:path';
+import { Imednet } from '../client.js';
+import type { ImednetOptions } from '../core/config.js';
+import { ConfigurationError } from '../core/errors.js';
+import type { ExportSink, ExportSummary } from '../plugins/sinks/index.js';
+import { exportStudy } from '../plugins/sinks/index.js';
+import { readBound } from '../plugins/workflows/dates.js';
+import { type RowsOptions, type Workflows, workflows } from '../plugins/workflows/index.js';
+import { createDisplay, type DisplayStreams, type ProgressMode } from './progress.js';
+
+/** The destinations `--to` names. */
+export const EXPORT_FORMATS = ['csv', 'ndjson', 'json', 'parquet', 'postgres'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** What the export command was asked, every flag already read. */
+export interface ExportCommand {
+  /** Study keys named on the command line. */
+  studies: string[];
+  /** Every study the keys can see (less `exclude`). */
+  allStudies: boolean;
+  exclude: string[];
+  to: ExportFormat;
+  /** A folder (file formats) or a connection string (postgres). */
+  out: string;
+  forms?: string[];
+  variables?: string[];
+  labels: boolean;
+  layout: 'per-form' | 'long';
+  /** Records modified at or after this time. */
+  since?: string;
+  hive: boolean;
+  batchSize?: number;
+  formulaGuard: boolean;
+  resume: boolean;
+  restart: boolean;
+  progress: ProgressMode;
+}
+
+/** What the export did: each study's summary or error. */
+export interface ExportOutcome {
+  studies: Array<{ studyKey: string; target: string; summary?: ExportSummary; error?: unknown }>;
+}
+
+/** Reads and checks the export flags; every mistake is found before a key is asked for. */
+export function readExportCommand(
+  positionals: string[],
+  values: Record<string, string | boolean | string[] | undefined>,
+  progress: ProgressMode,
+): ExportCommand {
+  const text = (name: string) => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const list = (name: string) =>
+    text(name)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  const usage =
+    'Usage: imednet export <studyKey...> | --all-studies --to csv|ndjson|json|parquet|postgres --out DIR|URL';
+  const allStudies = values['all-studies'] === true;
+  if (allStudies && positionals.length > 0) {
+    throw new ConfigurationError(`Name studies or pass --all-studies, not both. ${usage}`);
+  }
+  if (!allStudies && positionals.length === 0) throw new ConfigurationError(`Name a study. ${usage}`);
+  const to = text('to');
+  if (!to) throw new ConfigurationError(`Say where to: --to ${EXPORT_FORMATS.join('|')}. ${usage}`);
+  const format = EXPORT_FORMATS.find((f) => f === to);
+  if (!format) throw new ConfigurationError(`Unknown --to ${to}; one of: ${EXPORT_FORMATS.join(', ')}`);
+  const out = text('out');
+  if (!out) {
+    throw new ConfigurationError(
+      format === 'postgres'
+        ? 'Say which database: --out postgres://user:password@host:5432/database (or --out "$DATABASE_URL")'
+        : `Say which folder the files go into: --out DIR`,
+    );
+  }
+  if (format === 'postgres' && !/^postgres(ql)?:\/\//.test(out)) {
+    throw new ConfigurationError('--to postgres takes a connection string: --out postgres://host/database');
+  }
+  const layout = text('layout') ?? 'per-form';
+  if (layout !== 'per-form' && layout !== 'long') {
+    throw new ConfigurationError(`Unknown --layout ${layout}; one of: per-form, long`);
+  }
+  const since = text('since');
+  if (since !== undefined) readBound(since, 'from', '--since');
+  const batch = text('batch-size');
+  const batchSize = batch === undefined ? undefined : Number(batch);
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
+    throw new ConfigurationError('--batch-size must be a whole number of at least 1');
+  }
+  if (values.hive === true && format !== 'parquet') {
+    throw new ConfigurationError('--hive is a Parquet layout: use it with --to parquet');
+  }
+  if (values.resume === true && values.restart === true) {
+    throw new ConfigurationError('Pass --resume or --restart, not both');
+  }
+  const command: ExportCommand = {
+    studies: [...new Set(positionals)],
+    allStudies,
+    exclude: list('exclude') ?? [],
+    to: format,
+    out,
+    labels: values.labels === true,
+    layout,
+    hive: values.hive === true,
+    formulaGuard: values['no-formula-guard'] !== true,
+    resume: values.resume === true,
+    restart: values.restart === true,
+    progress,
+  };
+  const forms = list('forms');
+  const variables = list('variables');
+  if (forms) command.forms = forms;
+  if (variables) command.variables = variables;
+  if (since !== undefined) command.since = since;
+  if (batchSize !== undefined) command.batchSize = batchSize;
+  return command;
+}
+
+/** A connection string without its user and password, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+  } catch {
+    return '(a connection string)';
+  }
+}
+
+/** The sink for one study, and a name for where it writes. */
+async function sinkFor(
+  command: ExportCommand,
+  studyKey: string,
+  perStudyFolder: boolean,
+): Promise<{ sink: ExportSink; target: string }> {
+  if (command.to === 'postgres') {
+    const { postgresSink } = await import('../plugins/sinks/postgres.js');
+    return { sink: postgresSink({ url: command.out, studyKey }), target: redactUrl(command.out) };
+  }
+  const folder = perStudyFolder ? join(command.out, studyKey) : command.out;
+  const { nodeDirectory } = await import('../plugins/sinks/node.js');
+  const directory = nodeDirectory(folder);
+  switch (command.to) {
+    case 'csv': {
+      const { csvSink } = await import('../plugins/sinks/csv.js');
+      return { sink: csvSink({ directory, formulaGuard: command.formulaGuard }), target: folder };
+    }
+    case 'ndjson': {
+      const { ndjsonSink } = await import('../plugins/sinks/json.js');
+      return { sink: ndjsonSink({ directory }), target: folder };
+    }
+    case 'json': {
+      const { jsonSink } = await import('../plugins/sinks/json.js');
+      return { sink: jsonSink({ directory }), target: folder };
+    }
+    case 'parquet': {
+      const { parquetSink } = await import('../plugins/sinks/parquet.js');
+      return {
+        sink: parquetSink({ directory, layout: command.hive ? 'hive' : 'file-per-table' }),
+        target: folder,
+      };
+    }
+  }
+}
+
+/** The mapper's and listing's options the flags ask for. */
+function rowsOptions(command: ExportCommand, signal: AbortSignal): RowsOptions {
+  const options: RowsOptions = {
+    signal,
+    layout: command.layout === 'long' ? 'long' : 'wide',
+    header: command.labels ? 'label' : 'name',
+  };
+  if (command.forms) options.forms = command.forms;
+  if (command.variables) options.variables = command.variables;
+  if (command.batchSize) options.batchSize = command.batchSize;
+  if (command.since) options.criteria = { dateModified: { from: command.since } };
+  return options;
+}
+
+/**
+ * Runs the export: studies one after another, each to its own sink; a study that fails is reported
+ * and the others go on. Resolves to each study's outcome.
+ */
+export async function runExport(
+  clientOptions: ImednetOptions,
+  command: ExportCommand,
+  signal: AbortSignal,
+  streams: DisplayStreams,
+): Promise<ExportOutcome> {
+  const client = new (Imednet.plugin(workflows()))(clientOptions);
+  let studyKeys = command.studies;
+  if (command.allStudies) {
+    studyKeys = [];
+    for await (const study of client.studies.list({ signal })) studyKeys.push(study.studyKey);
+  }
+  const excluded = new Set(command.exclude);
+  studyKeys = studyKeys.filter((key) => !excluded.has(key));
+  if (studyKeys.length === 0) throw new ConfigurationError('No study to export (every one was excluded)');
+  const perStudyFolder = command.allStudies || studyKeys.length > 1;
+  const display = createDisplay(command.progress, streams);
+  const outcome: ExportOutcome = { studies: [] };
+  try {
+    for (const studyKey of studyKeys) {
+      if (signal.aborted) break;
+      const { sink, target } = await sinkFor(command, studyKey, perStudyFolder);
+      const result: ExportOutcome['studies'][number] = { studyKey, target };
+      outcome.studies.push(result);
+      try {
+        result.summary = await exportOne(client, command, studyKey, sink, target, signal, display);
+      } catch (error) {
+        // An abort is the user's: it ends the whole run, not one study.
+        if (signal.aborted) throw error;
+        // With one study there is nothing else to go on with: its error is the command's.
+        if (studyKeys.length === 1) throw error;
+        result.error = error;
+        display.failed(studyKey, describeError(error));
+      }
+    }
+  } finally {
+    display.stop();
+  }
+  return outcome;
+}
+
+/** One line for an error, with nothing secret in it (SDK errors carry none). */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+async function exportOne(
+  client: Imednet & { workflows: Workflows },
+  command: ExportCommand,
+  studyKey: string,
+  sink: ExportSink,
+  target: string,
+  signal: AbortSignal,
+  display: ReturnType<typeof createDisplay>,
+): Promise<ExportSummary> {
+  const previous = await sink.manifest.load(studyKey);
+  if (previous && !command.restart) {
+    if (previous.completedAt === undefined && !command.resume) {
+      throw new ConfigurationError(
+        `${target} holds an interrupted export of ${studyKey} (${previous.batches.length} batches written): pass --resume to continue it or --restart to start again`,
+      );
+    }
+    if (previous.completedAt !== undefined && !command.resume) {
+      throw new ConfigurationError(
+        `${target} already holds a finished export of ${studyKey} (completed ${previous.completedAt}): pass --restart to export it again (the forms it exports are written anew; other files are left as they are), or export into another folder`,
+      );
+    }
+  }
+  const options = rowsOptions(command, signal);
+  const tables = await client.workflows.tables(studyKey, options);
+  // Records per form, one small request each, for the bars' totals (wide layout only: in the long
+  // layout a row is a value, not a record).
+  const totals =
+    command.layout === 'per-form'
+      ? await Promise.all(
+          tables.map(async (table) => {
+            const criteria = { ...options.criteria, form: table.formKey ?? table.name };
+            const { records } = await client.workflows.records(studyKey, criteria, { signal }).count();
+            return records;
+          }),
+        )
+      : tables.map(() => undefined);
+  display.start(
+    studyKey,
+    tables.map((t, i) => ({ name: t.name, total: totals[i] })),
+    target,
+  );
+  const summary = await exportStudy(client, studyKey, sink, {
+    ...options,
+    restart: command.restart,
+    onProgress: (progress) => display.progress(studyKey, progress),
+  });
+  display.done(studyKey, summary, target);
+  return summary;
+}
