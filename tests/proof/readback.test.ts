@@ -1,7 +1,9 @@
 /**
  * The proof of every sink: the 100,000-record fake study, served by the mock API, exported with
  * `exportStudy` to each sink, then read back by a reader that shares no code with the sinks
- * (DuckDB over the CSV, NDJSON, JSON and Parquet files; SQL for PostgreSQL and the DuckDB file).
+ * (DuckDB over the CSV, NDJSON, JSON and Parquet files, and over the CSV objects an S3 export put in
+ * s3rver, downloaded with plain ListObjects and GET requests; exceljs for the Excel workbook; SQL for
+ * PostgreSQL and the DuckDB file).
  * Row counts per form equal the API's records listing per form, and for a sample of records spread
  * over the forms (soft-deleted ones included) every variable's value equals the API's `recordData`
  * value, compared by type: numbers as numbers, dates as dates, text exactly.
@@ -10,9 +12,10 @@
  * read its output back (for files, a DuckDB `from` clause per table: see `duckdbFiles`).
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { http, passthrough } from 'msw';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Imednet } from '../../src/client.js';
@@ -23,9 +26,13 @@ import { jsonSink, ndjsonSink } from '../../src/plugins/sinks/json.js';
 import { nodeDirectory } from '../../src/plugins/sinks/node.js';
 import { hiveValue, parquetSink } from '../../src/plugins/sinks/parquet.js';
 import { postgresSink } from '../../src/plugins/sinks/postgres.js';
+import { s3Directory } from '../../src/plugins/sinks/s3.js';
+import { xlsxSink } from '../../src/plugins/sinks/xlsx.js';
 import { type ColumnType, type TableSpec, workflows } from '../../src/plugins/workflows/index.js';
 import { type DuckdbReader, ident, lit, openDuckdb } from '../support/duckdb.js';
 import { type TestPostgres, usePostgres } from '../support/postgres.js';
+import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, type TestS3, useS3 } from '../support/s3.js';
+import { readXlsxTables } from '../support/xlsx.js';
 import { API_KEY, BASE_URL, SECURITY_KEY, useMockApi } from '../unit/support.js';
 
 const RECORDS = 100_000;
@@ -34,8 +41,11 @@ const SAMPLE = 200;
 /** Soft-deleted records added to the sample (the export includes them, flagged). */
 const DELETED_IN_SAMPLE = 20;
 
-useMockApi({ records: RECORDS });
+const { server: msw } = useMockApi({ records: RECORDS });
 const pg = usePostgres();
+const s3 = useS3(['proof']);
+// msw answers the mock API; requests to the local S3 server go through to it.
+beforeAll(() => msw.use(http.all(`${s3.endpoint}/*`, () => passthrough())));
 const Client = Imednet.plugin(workflows());
 const client = () => new Client({ apiKey: API_KEY, securityKey: SECURITY_KEY, baseUrl: BASE_URL });
 
@@ -64,6 +74,7 @@ interface ProofSink {
 
 interface ProofContext {
   postgres: () => TestPostgres;
+  s3: TestS3;
   studyKey: string;
 }
 
@@ -120,17 +131,67 @@ async function duckdbFiles(
   };
 }
 
+/** CSV files (`<dir>/<table>.csv`) read by DuckDB, every column typed as the table spec says. */
+const csvFiles = (dir: string) =>
+  duckdbFiles(
+    (t) => ({
+      from: `read_csv(${lit(join(dir, `${t.name}.csv`))}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = ${columnsArgument(t)})`,
+    }),
+    { emptyTextIsNull: true },
+  );
+
+/**
+ * An Excel workbook read by exceljs: the sheets of each table found through the workbook's Contents
+ * sheet (a sheet name may differ from its table's), cells by the header row's names. Numbers come
+ * back as numbers, booleans as booleans, date and date-time cells as Dates (exceljs reads the cell's
+ * date format), text as text: an empty text cell as `''`, no cell as null.
+ */
+async function xlsxWorkbook(path: string): Promise<ReadBack> {
+  const tables = await readXlsxTables(path);
+  const sheetsOf = (table: TableSpec) => {
+    const found = tables.get(table.name);
+    if (!found) throw new Error(`no sheet of ${path} holds table ${table.name}`);
+    return found;
+  };
+  return {
+    async count(table) {
+      const { rows, contentsRows } = sheetsOf(table);
+      if (contentsRows !== rows.length) {
+        throw new Error(
+          `the Contents sheet gives ${table.name} ${contentsRows} rows; its sheets hold ${rows.length}`,
+        );
+      }
+      return rows.length;
+    },
+    async rows(table, recordIds) {
+      const { header, rows } = sheetsOf(table);
+      const wanted = new Set(recordIds);
+      const at = header.indexOf('recordId');
+      const out = new Map<number, ReadRow>();
+      for (const row of rows) {
+        const id = row[at] as number;
+        if (wanted.has(id)) out.set(id, Object.fromEntries(header.map((name, i) => [name, row[i] ?? null])));
+      }
+      return out;
+    },
+    async close() {},
+  };
+}
+
+/** Every object under `prefix/` in a bucket, downloaded by ListObjects and GET into `dir`. */
+async function download(s3: TestS3, bucket: string, prefix: string, dir: string): Promise<void> {
+  for (const key of await s3.keys(bucket, `${prefix}/`)) {
+    const path = join(dir, key.slice(prefix.length + 1));
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, (await s3.get(bucket, key))!);
+  }
+}
+
 const SINKS: ProofSink[] = [
   {
     name: 'CSV',
     sink: (dir) => csvSink({ directory: nodeDirectory(dir) }),
-    read: (dir) =>
-      duckdbFiles(
-        (t) => ({
-          from: `read_csv(${lit(join(dir, `${t.name}.csv`))}, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"', columns = ${columnsArgument(t)})`,
-        }),
-        { emptyTextIsNull: true },
-      ),
+    read: (dir) => csvFiles(dir),
   },
   {
     name: 'NDJSON',
@@ -213,6 +274,29 @@ const SINKS: ProofSink[] = [
           db.close();
         },
       };
+    },
+  },
+  {
+    name: 'Excel (.xlsx)',
+    sink: (dir) => xlsxSink({ directory: nodeDirectory(dir) }),
+    read: (dir, { studyKey }) => xlsxWorkbook(join(dir, `${studyKey}.xlsx`)),
+  },
+  {
+    // CSV objects in s3rver (SigV4 checked), one per form, fetched back as a user's tools would.
+    name: 'S3',
+    sink: (_dir, { s3: store, studyKey }) =>
+      csvSink({
+        directory: s3Directory({
+          endpoint: store.endpoint,
+          bucket: 'proof',
+          prefix: `exports/${studyKey}`,
+          accessKeyId: S3_ACCESS_KEY_ID,
+          secretAccessKey: S3_SECRET_ACCESS_KEY,
+        }),
+      }),
+    async read(dir, { s3: store, studyKey }) {
+      await download(store, 'proof', `exports/${studyKey}`, dir);
+      return csvFiles(dir);
     },
   },
 ];
@@ -345,7 +429,7 @@ describe(`every sink, read back by an independent reader (${RECORDS} records)`, 
     expect([...api.perForm.keys()].every((form) => tables.some((t) => t.name === form))).toBe(true);
   });
 
-  const context: ProofContext = { postgres: pg, studyKey: 'DEMO' };
+  const context: ProofContext = { postgres: pg, s3, studyKey: 'DEMO' };
   for (const entry of SINKS) {
     it(`${entry.name}: rows per form equal the API's, and every sampled value equals the API's`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'imednet-proof-'));
