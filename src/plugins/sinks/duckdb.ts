@@ -260,7 +260,10 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
     api = await loadLibrary();
     let opened: DuckDBInstance;
     try {
-      opened = await api.DuckDBInstance.create(path);
+      // From the cache: a second sink on the same file in this process (the next study of an
+      // export, a rerun) shares the database DuckDB still holds open for the first, instead of
+      // opening the file twice; file locks do not keep a process from itself.
+      opened = await api.DuckDBInstance.fromCache(path);
     } catch (error) {
       throw openError(error, path);
     }

@@ -288,6 +288,45 @@ describe('duckdbSink (a DuckDB database file, read back with SQL)', () => {
     expect(again.batches).toBe(0);
   });
 
+  it('two exports one after the other into one file, in one process, are both in the file after it exits', async () => {
+    // The CLI's `export A B --to duckdb`: a sink per study, the first closed before the second
+    // opens. DuckDB must not hold the file twice in one process (a lock does not stop a process
+    // from itself): the first database, destroyed at exit, would write over the second's tables.
+    const path = await freshPath();
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'duckdb-child.ts'),
+        path,
+        study.studyKey,
+        '3000',
+        '80',
+        '4',
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const { tables, batches } = await mapped();
+    const reader = await read(path);
+    for (const schema of ['first', 'second']) {
+      for (const table of tables) {
+        const [row] = await reader.all(`select count(*) as n from ${ident(schema)}.${ident(table.name)}`);
+        expect({ schema, table: table.name, rows: row!.n }).toEqual({
+          schema,
+          table: table.name,
+          rows: rowsOf(batches, table.name).length,
+        });
+      }
+    }
+  }, 60_000);
+
   it('refuses an existing table with other columns, before writing anything', async () => {
     const path = await freshPath();
     const { tables, batches } = await mapped();
