@@ -84,3 +84,51 @@ export function resolveCredentials(
   const baseUrl = lookup('baseUrl');
   return { apiKey: apiKey!, securityKey: securityKey!, ...(baseUrl ? { baseUrl } : {}) };
 }
+
+/** Settings of an S3 destination, from the environment then `.env` (the AWS SDKs' names). */
+export interface S3Settings {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  region?: string;
+  endpoint?: string;
+}
+
+/**
+ * The S3 credentials, region and endpoint: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+ * `AWS_SESSION_TOKEN`, `AWS_REGION` (or `AWS_DEFAULT_REGION`) and `AWS_ENDPOINT_URL_S3` (or
+ * `AWS_ENDPOINT_URL`) from the environment, then `.env` in `cwd`; `endpoint` (the `--s3-endpoint`
+ * flag) first. Throws a `ConfigurationError` naming what is missing.
+ */
+export function resolveS3Settings(
+  endpoint: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+  cwd: string = process.cwd(),
+): S3Settings {
+  let dotEnv: Record<string, string> | undefined;
+  const lookup = (...names: string[]): string | undefined => {
+    for (const name of names) if (env[name]) return env[name];
+    dotEnv ??= readDotEnv(cwd);
+    for (const name of names) if (dotEnv[name]) return dotEnv[name];
+    return undefined;
+  };
+  const accessKeyId = lookup('AWS_ACCESS_KEY_ID');
+  const secretAccessKey = lookup('AWS_SECRET_ACCESS_KEY');
+  const missing = [
+    ...(accessKeyId ? [] : ['AWS_ACCESS_KEY_ID']),
+    ...(secretAccessKey ? [] : ['AWS_SECRET_ACCESS_KEY']),
+  ];
+  if (missing.length > 0) {
+    throw new ConfigurationError(
+      `Missing the S3 ${missing.length === 2 ? 'keys' : 'key'}: set ${missing.join(' and ')} in the environment or in a .env file in this folder`,
+    );
+  }
+  const settings: S3Settings = { accessKeyId: accessKeyId!, secretAccessKey: secretAccessKey! };
+  const sessionToken = lookup('AWS_SESSION_TOKEN');
+  const region = lookup('AWS_REGION', 'AWS_DEFAULT_REGION');
+  const url = endpoint ?? lookup('AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL');
+  if (sessionToken) settings.sessionToken = sessionToken;
+  if (region) settings.region = region;
+  if (url) settings.endpoint = url;
+  return settings;
+}

@@ -9,15 +9,35 @@ import { join } from 'node:path';
 import { Imednet } from '../client.js';
 import type { ImednetOptions } from '../core/config.js';
 import { ConfigurationError } from '../core/errors.js';
-import type { ExportSink, ExportSummary } from '../plugins/sinks/index.js';
+import type { ExportSink, ExportSummary, OutputDirectory } from '../plugins/sinks/index.js';
 import { exportStudy } from '../plugins/sinks/index.js';
 import { readBound } from '../plugins/workflows/dates.js';
 import { type RowsOptions, type Workflows, workflows } from '../plugins/workflows/index.js';
+import { resolveS3Settings } from './credentials.js';
 import { createDisplay, type DisplayStreams, type ProgressMode } from './progress.js';
 
 /** The destinations `--to` names. */
-export const EXPORT_FORMATS = ['csv', 'ndjson', 'json', 'parquet', 'postgres'] as const;
+export const EXPORT_FORMATS = [
+  'csv',
+  'ndjson',
+  'json',
+  'parquet',
+  'xlsx',
+  'duckdb',
+  'postgres',
+  's3',
+] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** The formats written as files, into a folder or an S3 prefix. */
+const FILE_FORMATS: readonly ExportFormat[] = ['csv', 'ndjson', 'json', 'parquet', 'xlsx'];
+
+/** `s3://bucket/prefix` read, or undefined for anything else. */
+export function readS3Url(out: string): { bucket: string; prefix: string } | undefined {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(out);
+  if (!match) return undefined;
+  return { bucket: match[1]!, prefix: match[2]!.replace(/\/+$/, '') };
+}
 
 /** What the export command was asked, every flag already read. */
 export interface ExportCommand {
@@ -26,9 +46,12 @@ export interface ExportCommand {
   /** Every study the keys can see (less `exclude`). */
   allStudies: boolean;
   exclude: string[];
-  to: ExportFormat;
-  /** A folder (file formats) or a connection string (postgres). */
+  /** The format (`s3` is read as `parquet` into an S3 prefix). */
+  to: Exclude<ExportFormat, 's3'>;
+  /** A folder or `s3://bucket/prefix` (file formats), a file (duckdb) or a connection string (postgres). */
   out: string;
+  /** `--s3-endpoint`: an S3-compatible store's URL (else AWS_ENDPOINT_URL_S3, or AWS by region). */
+  s3Endpoint?: string;
   forms?: string[];
   variables?: string[];
   labels: boolean;
@@ -63,8 +86,7 @@ export function readExportCommand(
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  const usage =
-    'Usage: imednet export <studyKey...> | --all-studies --to csv|ndjson|json|parquet|postgres --out DIR|URL';
+  const usage = `Usage: imednet export <studyKey...> | --all-studies --to ${EXPORT_FORMATS.join('|')} --out DIR|FILE|URL`;
   const allStudies = values['all-studies'] === true;
   if (allStudies && positionals.length > 0) {
     throw new ConfigurationError(`Name studies or pass --all-studies, not both. ${usage}`);
@@ -72,18 +94,39 @@ export function readExportCommand(
   if (!allStudies && positionals.length === 0) throw new ConfigurationError(`Name a study. ${usage}`);
   const to = text('to');
   if (!to) throw new ConfigurationError(`Say where to: --to ${EXPORT_FORMATS.join('|')}. ${usage}`);
-  const format = EXPORT_FORMATS.find((f) => f === to);
-  if (!format) throw new ConfigurationError(`Unknown --to ${to}; one of: ${EXPORT_FORMATS.join(', ')}`);
+  const named = EXPORT_FORMATS.find((f) => f === to);
+  if (!named) throw new ConfigurationError(`Unknown --to ${to}; one of: ${EXPORT_FORMATS.join(', ')}`);
   const out = text('out');
   if (!out) {
     throw new ConfigurationError(
-      format === 'postgres'
+      named === 'postgres'
         ? 'Say which database: --out postgres://user:password@host:5432/database (or --out "$DATABASE_URL")'
-        : `Say which folder the files go into: --out DIR`,
+        : named === 'duckdb'
+          ? 'Say which database file: --out FILE.duckdb'
+          : named === 's3'
+            ? 'Say which bucket: --out s3://bucket/prefix'
+            : `Say where the files go: --out DIR (or --out s3://bucket/prefix)`,
     );
   }
+  const s3 = readS3Url(out);
+  if (named === 's3' && !s3) {
+    throw new ConfigurationError('--to s3 takes a bucket: --out s3://bucket/prefix (it writes Parquet)');
+  }
+  const format = named === 's3' ? 'parquet' : named;
   if (format === 'postgres' && !/^postgres(ql)?:\/\//.test(out)) {
     throw new ConfigurationError('--to postgres takes a connection string: --out postgres://host/database');
+  }
+  if (format === 'duckdb' && /^[a-z][a-z0-9+.-]*:\/\//i.test(out)) {
+    throw new ConfigurationError('--to duckdb takes a file on this machine: --out FILE.duckdb');
+  }
+  const s3Endpoint = text('s3-endpoint');
+  if (s3Endpoint !== undefined && !s3) {
+    throw new ConfigurationError('--s3-endpoint goes with an S3 destination: --out s3://bucket/prefix');
+  }
+  if (s3 && !FILE_FORMATS.includes(format)) {
+    throw new ConfigurationError(
+      `--to ${format} does not write to S3; the file formats do: ${FILE_FORMATS.join(', ')}`,
+    );
   }
   const layout = text('layout') ?? 'per-form';
   if (layout !== 'per-form' && layout !== 'long') {
@@ -116,6 +159,7 @@ export function readExportCommand(
     restart: values.restart === true,
     progress,
   };
+  if (s3Endpoint !== undefined) command.s3Endpoint = s3Endpoint;
   const forms = list('forms');
   const variables = list('variables');
   if (forms) command.forms = forms;
@@ -141,14 +185,38 @@ async function sinkFor(
   studyKey: string,
   perStudyFolder: boolean,
 ): Promise<{ sink: ExportSink; target: string }> {
+  // Databases: a schema per study when there are several (their forms may differ).
+  const schema = perStudyFolder ? { schema: studyKey } : {};
   if (command.to === 'postgres') {
     const { postgresSink } = await import('../plugins/sinks/postgres.js');
-    return { sink: postgresSink({ url: command.out, studyKey }), target: redactUrl(command.out) };
+    return { sink: postgresSink({ url: command.out, studyKey, ...schema }), target: redactUrl(command.out) };
   }
-  const folder = perStudyFolder ? join(command.out, studyKey) : command.out;
-  const { nodeDirectory } = await import('../plugins/sinks/node.js');
-  const directory = nodeDirectory(folder);
+  if (command.to === 'duckdb') {
+    const { duckdbSink } = await import('../plugins/sinks/duckdb.js');
+    return { sink: duckdbSink({ path: command.out, studyKey, ...schema }), target: command.out };
+  }
+  let directory: OutputDirectory;
+  let folder: string;
+  const s3 = readS3Url(command.out);
+  if (s3) {
+    const { s3Directory } = await import('../plugins/sinks/s3.js');
+    const prefix = perStudyFolder ? [s3.prefix, studyKey].filter(Boolean).join('/') : s3.prefix;
+    directory = s3Directory({
+      ...resolveS3Settings(command.s3Endpoint),
+      bucket: s3.bucket,
+      ...(prefix ? { prefix } : {}),
+    });
+    folder = `s3://${s3.bucket}/${prefix}`;
+  } else {
+    folder = perStudyFolder ? join(command.out, studyKey) : command.out;
+    const { nodeDirectory } = await import('../plugins/sinks/node.js');
+    directory = nodeDirectory(folder);
+  }
   switch (command.to) {
+    case 'xlsx': {
+      const { xlsxSink } = await import('../plugins/sinks/xlsx.js');
+      return { sink: xlsxSink({ directory }), target: folder };
+    }
     case 'csv': {
       const { csvSink } = await import('../plugins/sinks/csv.js');
       return { sink: csvSink({ directory, formulaGuard: command.formulaGuard }), target: folder };

@@ -57,9 +57,13 @@ Options:
   --max-share N               reconcile: largest share of the cache it may delete (default 0.05)
   --force                     reconcile: delete even from an empty listing or beyond --max-share
 Export options:
-  --to FORMAT                 csv, ndjson, json, parquet or postgres
-  --out DIR|URL               the folder (a folder per study when there are several), or a
-                              connection string postgres://user:password@host:5432/db (never printed)
+  --to FORMAT                 files: csv, ndjson, json, parquet, xlsx (one workbook, a sheet per
+                              form); databases: duckdb, postgres; s3 (Parquet into a bucket)
+  --out DIR|FILE|URL          files: a folder, or s3://bucket/prefix (a folder or prefix per study
+                              when there are several); duckdb: FILE.duckdb; postgres: a connection
+                              string postgres://user:password@host:5432/db (never printed); a
+                              database gets a schema per study when there are several
+  --s3-endpoint URL           an S3-compatible store (MinIO, R2, ...) instead of AWS S3
   --all-studies               every study the keys can see; --exclude A,B leaves some out
   --forms A,B                 only these forms; --variables X,Y only these variables
   --labels                    column headers from variable labels instead of names
@@ -81,9 +85,12 @@ Credentials: --api-key, --security-key, --base-url; else the environment's IMEDN
   IMEDNET_SECURITY_KEY, IMEDNET_BASE_URL; else those names in a .env file in this folder.
   Prefer the environment or .env: other users of the machine can read a command's flags.
 
-Exit codes: 0 done; 1 other failure; 2 bad command line or settings; 3 keys refused or no permission;
-  4 not found; 5 rate limited after retries; 6 iMednet or the destination unreachable, or timed out; 7 output not writable;
-  8 some studies failed (export); 130 Ctrl-C; 143 SIGTERM`;
+S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), AWS_REGION and
+  AWS_ENDPOINT_URL_S3 from the environment or the .env file.
+
+Exit codes: 0 done; 1 other failure; 2 bad command line or settings; 3 keys refused or no
+  permission; 4 not found; 5 rate limited after retries; 6 iMednet or the destination unreachable,
+  or timed out; 7 output not writable; 8 some studies failed (export); 130 Ctrl-C; 143 SIGTERM`;
 
 /** The command-line flags of the request budget. */
 type BudgetFlags = { 'per-minute'?: string | undefined; 'per-hour'?: string | undefined };
@@ -165,6 +172,7 @@ export async function main(
       'all-studies': { type: 'boolean' },
       exclude: { type: 'string' },
       to: { type: 'string' },
+      's3-endpoint': { type: 'string' },
       forms: { type: 'string' },
       variables: { type: 'string' },
       labels: { type: 'boolean' },

@@ -75,7 +75,7 @@ export function summaryLines(studyKey: string, summary: ExportSummary, target: s
     return lines;
   }
   lines.push(
-    `${studyKey}: ${count(summary.rows)} rows in ${plural(summary.tables.length, 'table')} to ${target} (${summary.sink}), ${bytes(summary.bytes)} in ${seconds.toFixed(1)} s` +
+    `${studyKey}: ${count(summary.rows)} rows in ${plural(summary.tables.length, 'table')} to ${target} (${summary.sink}), ${summary.bytes > 0 ? `${bytes(summary.bytes)} ` : ''}in ${seconds.toFixed(1)} s` +
       (summary.resumed ? `, resumed: ${count(summary.skippedRows)} rows were already written` : ''),
   );
   const width = Math.max(...summary.tables.map((t) => t.name.length), 4);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +17,8 @@ import {
   type MockServer,
   startMockServer,
 } from '../../../src/testing/index.js';
+import { openDuckdb } from '../../support/duckdb.js';
+import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, useS3 } from '../../support/s3.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/esm/index.mjs');
@@ -30,6 +33,7 @@ interface Outcome {
 
 let server: MockServer;
 let dir: string;
+const s3 = useS3(['exports']);
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'imednet-export-cli-'));
   server = await startMockServer({
@@ -271,9 +275,130 @@ describe('imednet export', () => {
     expect(rows).toHaveLength(recordIdsByForm('OTHER').get('AE')!.length);
   }, 60_000);
 
+  it('--to xlsx writes one workbook with a sheet per form holding every record', async () => {
+    const out = join(dir, 'xlsx');
+    const { code, stdout } = await cli(['export', 'OTHER', '--to', 'xlsx', '--out', out], keys());
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^OTHER: 400 rows in \d+ tables to .* \(xlsx\)/);
+    expect((await readdir(out)).filter((f) => !f.startsWith('.'))).toEqual(['OTHER.xlsx']);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(join(out, 'OTHER.xlsx'));
+    for (const [form, ids] of recordIdsByForm('OTHER')) {
+      const sheet = workbook.getWorksheet(form)!;
+      const header = (sheet.getRow(1).values as unknown[]).slice(1);
+      const column = header.indexOf('recordId') + 1;
+      const got: number[] = [];
+      sheet.eachRow((row, n) => {
+        if (n > 1) got.push(Number(row.getCell(column).value));
+      });
+      expect(got).toEqual(ids);
+    }
+  }, 60_000);
+
+  it('--to duckdb writes a table per form; with several studies, a schema per study', async () => {
+    const file = join(dir, 'studies.duckdb');
+    const { code } = await cli(['export', 'DEMO', 'OTHER', '--to', 'duckdb', '--out', file, '-q'], keys());
+    expect(code).toBe(0);
+    const db = await openDuckdb(file);
+    try {
+      for (const study of ['DEMO', 'OTHER']) {
+        for (const [form, ids] of recordIdsByForm(study)) {
+          const rows = await db.all(`select "recordId" from "${study}"."${form}" order by "recordId"`);
+          expect(rows.map((r) => r.recordId)).toEqual([...ids].sort((a, b) => a - b));
+        }
+      }
+    } finally {
+      db.close();
+    }
+  }, 60_000);
+
+  it('--to s3 writes Parquet under the prefix, and --to csv takes an s3:// folder too', async () => {
+    const aws = {
+      AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: S3_SECRET_ACCESS_KEY,
+      AWS_REGION: 'us-east-1',
+    };
+    const parquet = await cli(
+      ['export', 'OTHER', '--to', 's3', '--out', 's3://exports/nightly/', '--s3-endpoint', s3.endpoint],
+      { ...keys(), ...aws },
+    );
+    expect(parquet.code).toBe(0);
+    expect(parquet.stdout).toMatch(/to s3:\/\/exports\/nightly \(parquet\)/);
+    const expected = recordIdsByForm('OTHER');
+    const names = await s3.keys('exports', 'nightly/');
+    expect(names).toEqual(
+      expect.arrayContaining([...expected.keys()].map((form) => `nightly/${form}.parquet`)),
+    );
+    expect(names.filter((k) => k.endsWith('.partial'))).toEqual([]);
+    const bytes = (await s3.get('exports', 'nightly/AE.parquet'))!;
+    const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const rows = await parquetReadObjects({ file, columns: ['recordId'] });
+    expect(rows.map((r) => Number(r.recordId))).toEqual(expected.get('AE'));
+
+    // The endpoint from the environment (AWS_ENDPOINT_URL_S3), as the AWS tools take it.
+    const csv = await cli(['export', 'OTHER', '--to', 'csv', '--out', 's3://exports/csv', '-q'], {
+      ...keys(),
+      ...aws,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+    });
+    expect(csv.code).toBe(0);
+    const text = (await s3.text('exports', 'csv/AE.csv'))!;
+    expect(
+      (parse(text, { columns: true, bom: true }) as Array<{ recordId: string }>).map((r) =>
+        Number(r.recordId),
+      ),
+    ).toEqual(expected.get('AE'));
+  }, 60_000);
+
+  it.each([
+    ['--to s3 without a bucket', ['export', 'DEMO', '--to', 's3', '--out', 'x'], 2, /--out s3:\/\/bucket/],
+    ['a URL for duckdb', ['export', 'DEMO', '--to', 'duckdb', '--out', 'postgres://h/db'], 2, /FILE\.duckdb/],
+    ['postgres into S3', ['export', 'DEMO', '--to', 'postgres', '--out', 's3://b/p'], 2, /connection string/],
+    [
+      '--s3-endpoint without S3',
+      ['export', 'DEMO', '--to', 'csv', '--out', 'x', '--s3-endpoint', 'http://h'],
+      2,
+      /--s3-endpoint/,
+    ],
+  ])(
+    'refuses %s before asking for keys (exit 2)',
+    async (_what, args, exit, message) => {
+      const { code, stdout, stderr } = await cli(args, {});
+      expect({ code, stdout }).toEqual({ code: exit, stdout: '' });
+      expect(stderr).toMatch(message);
+    },
+    30_000,
+  );
+
+  it('an S3 export without AWS keys says which are missing, and a wrong secret is never shown', async () => {
+    const none = await cli(
+      ['export', 'OTHER', '--to', 's3', '--out', 's3://exports/x', '--s3-endpoint', s3.endpoint],
+      keys(),
+    );
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/Missing the S3 keys: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+    const wrong = await cli(
+      ['export', 'OTHER', '--to', 's3', '--out', 's3://exports/x', '--s3-endpoint', s3.endpoint],
+      {
+        ...keys(),
+        AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: 'aws-secret-3',
+      },
+    );
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/exports/);
+    expect(wrong.stderr).not.toMatch(/aws-secret-3/);
+    noStack(wrong.stderr);
+  }, 60_000);
+
   it.each([
     ['no study', ['export', '--to', 'csv', '--out', 'x'], 2, /Name a study/],
-    ['no --to', ['export', 'DEMO', '--out', 'x'], 2, /--to csv\|ndjson\|json\|parquet\|postgres/],
+    [
+      'no --to',
+      ['export', 'DEMO', '--out', 'x'],
+      2,
+      /--to csv\|ndjson\|json\|parquet\|xlsx\|duckdb\|postgres\|s3/,
+    ],
     [
       'an unknown format',
       ['export', 'DEMO', '--to', 'xls', '--out', 'x'],
