@@ -1,3 +1,6 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
 import { http, passthrough } from 'msw';
@@ -12,12 +15,15 @@ import {
   type OutputDirectory,
 } from '../../../src/plugins/sinks/index.js';
 import { ndjsonSink } from '../../../src/plugins/sinks/json.js';
+import { nodeDirectory } from '../../../src/plugins/sinks/node.js';
 import { hiveValue, parquetSink } from '../../../src/plugins/sinks/parquet.js';
 import { ObjectStoreError, type S3DirectoryOptions, s3Directory } from '../../../src/plugins/sinks/s3.js';
+import { xlsxSink } from '../../../src/plugins/sinks/xlsx.js';
 import type { Row, RowBatch, TableSpec } from '../../../src/plugins/workflows/index.js';
 import { workflows } from '../../../src/plugins/workflows/index.js';
 import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, useS3 } from '../../support/s3.js';
 import { withWriteBatch } from '../../support/sinks.js';
+import { readXlsxTables } from '../../support/xlsx.js';
 import { API_KEY, BASE_URL, SECURITY_KEY, useMockApi } from '../support.js';
 
 const { study, server } = useMockApi({ records: 1500, subjects: 40, sites: 3 });
@@ -327,6 +333,41 @@ describe('s3Directory: the file sinks write to an S3-compatible server (s3rver, 
       );
     }
     expect(ids.sort((a, b) => a - b)).toEqual([...study.records].map((r) => r.recordId));
+  });
+});
+
+describe('the Excel sink into a bucket', () => {
+  it('refuses an object store as the place to spill sheets, before any request for records', async () => {
+    const prefix = freshPrefix();
+    const error = await exportStudy(client(), 'DEMO', xlsxSink({ directory: directory({ prefix }) })).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ExportConfigurationError);
+    expect((error as Error).message).toMatch(/cannot read back files still being written.*scratch/);
+    expect(await s3.keys('exports', `${prefix}/`)).toEqual([]);
+  });
+
+  it('with a local scratch folder: one finished workbook object holding every record, and no spill left', async () => {
+    const prefix = freshPrefix();
+    const local = await mkdtemp(join(tmpdir(), 'imednet-xlsx-scratch-'));
+    try {
+      const sink = xlsxSink({ directory: directory({ prefix }), scratch: nodeDirectory(local) });
+      await exportStudy(client(), 'DEMO', sink);
+      expect(await s3.keys('exports', `${prefix}/`)).toEqual([
+        `${prefix}/.imednet-export.json`,
+        `${prefix}/DEMO.xlsx`,
+      ]);
+      expect(await readdir(local)).toEqual([]);
+      const file = join(local, 'read-back.xlsx');
+      await writeFile(file, (await s3.get('exports', `${prefix}/DEMO.xlsx`))!);
+      const tables = await readXlsxTables(file);
+      for (const [name, rows] of await expectedRows()) {
+        const column = tables.get(name)!.header.indexOf('recordId');
+        expect(tables.get(name)!.rows.map((row) => row[column])).toEqual(rows.map((row) => row.recordId));
+      }
+    } finally {
+      await rm(local, { recursive: true, force: true });
+    }
   });
 });
 

@@ -47,6 +47,13 @@ export interface XlsxSinkOptions {
   layout?: 'workbook' | 'file-per-table';
   /** The workbook's file name (workbook layout; default `<studyKey>.xlsx`); it must end in `.xlsx`. */
   fileName?: string;
+  /**
+   * Where the sheets are spilled while the export runs, to be zipped into the workbook at the end
+   * (default: `directory`). It must read back files still being written, which an object store's
+   * directory (`s3Directory`, `r2Directory`) cannot: with one of those as `directory`, give a local
+   * one here (`nodeDirectory(<a temporary folder>)`, or `memoryDirectory()` where there is no disk).
+   */
+  scratch?: OutputDirectory;
   /** Where the export's manifest is kept (default: `.imednet-export.json` in `directory`). */
   manifest?: ManifestStore;
 }
@@ -136,6 +143,7 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
     );
   }
   const { directory } = options;
+  const scratch = options.scratch ?? directory;
   const layout = options.layout ?? 'workbook';
   if (layout !== 'workbook' && layout !== 'file-per-table') {
     throw new ExportConfigurationError(
@@ -177,7 +185,7 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
   /** Appends the texts collected by a sharer to the book's shared strings spill. */
   async function spillStrings(book: Book, texts: string[]): Promise<void> {
     if (texts.length === 0) return;
-    book.strings.file ??= await directory.open(book.strings.spill!, 0);
+    book.strings.file ??= await scratch.open(book.strings.spill!, 0);
     await spill(book.strings, texts.join(''));
     book.strings.rows += texts.length;
     texts.length = 0;
@@ -186,11 +194,11 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
   /** Removes the spills and the unfinished file an earlier run of this book left. */
   async function clearStale(book: Book): Promise<void> {
     await directory.remove(`${book.name}.partial`);
-    await directory.remove(stringsName(book.name));
+    await scratch.remove(stringsName(book.name));
     let count = 0;
-    while (await directory.exists(spillName(book, count))) count++;
+    while (await scratch.exists(spillName(book, count))) count++;
     // Highest first: a crash halfway leaves spills 0..k, which the next run finds again.
-    for (let n = count - 1; n >= 0; n--) await directory.remove(spillName(book, n));
+    for (let n = count - 1; n >= 0; n--) await scratch.remove(spillName(book, n));
   }
 
   /** Appends one frame (length, then the XML compressed on its own) to a sheet's spill. */
@@ -209,7 +217,7 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
     const book = table.book;
     const sheet: Sheet = { spill: spillName(book, book.spills++), file: undefined, rows: 0, bytes: 0 };
     table.sheets.push(sheet);
-    sheet.file = await directory.open(sheet.spill!, 0);
+    sheet.file = await scratch.open(sheet.spill!, 0);
     await spill(sheet, sheetStart(table.spec.columns, table.letters, share));
     return sheet;
   }
@@ -220,19 +228,19 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
     while (table.sheets.length > before.sheets) {
       const sheet = table.sheets.pop()!;
       await sheet.file?.close().catch(() => undefined);
-      if (sheet.spill) await directory.remove(sheet.spill);
+      if (sheet.spill) await scratch.remove(sheet.spill);
     }
     table.book.spills = before.spills;
     const { strings } = table.book;
     if (strings.file && strings.file.size !== before.stringsSize) {
       await strings.file.close().catch(() => undefined);
-      strings.file = await directory.open(strings.spill!, before.stringsSize);
+      strings.file = await scratch.open(strings.spill!, before.stringsSize);
     }
     strings.rows = before.strings;
     const last = table.sheets.at(-1);
     if (last?.file && last.file.size !== before.size) {
       await last.file.close().catch(() => undefined);
-      last.file = await directory.open(last.spill!, before.size);
+      last.file = await scratch.open(last.spill!, before.size);
     }
     if (last) {
       last.rows = before.rows;
@@ -243,7 +251,7 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
   /** Reads a spill's frames back, each inflated: one batch's XML at a time. */
   async function* frames(name: string): AsyncGenerator<Uint8Array> {
     let pending = new Uint8Array(0);
-    for await (const chunk of directory.read!(name)) {
+    for await (const chunk of scratch.read!(name)) {
       const joined = new Uint8Array(pending.length + chunk.length);
       joined.set(pending);
       joined.set(chunk, pending.length);
@@ -388,8 +396,8 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
     await drain();
     await out.close();
     await directory.rename(`${book.name}.partial`, book.name);
-    for (const entry of sheets) if (entry.sheet?.spill) await directory.remove(entry.sheet.spill);
-    await directory.remove(strings.spill!);
+    for (const entry of sheets) if (entry.sheet?.spill) await scratch.remove(entry.sheet.spill);
+    await scratch.remove(strings.spill!);
     book.done = true;
   }
 
@@ -401,9 +409,10 @@ export function createXlsxSink(options: XlsxSinkOptions, limits: XlsxLimits): Ex
     },
 
     async open(context: SinkOpenContext) {
-      if (typeof directory.read !== 'function') {
+      if (typeof scratch.read !== 'function' || scratch.durability === 'rename') {
+        const what = scratch === directory ? 'output directory' : 'scratch directory';
         throw new ExportConfigurationError(
-          `xlsxSink: the output directory ${directory.label} cannot read files back (no read(name)), which the Excel sink needs to assemble a workbook; use nodeDirectory(path) or memoryDirectory()`,
+          `xlsxSink: the ${what} ${scratch.label} cannot read back files still being written, which the Excel sink needs to assemble a workbook from its spilled sheets; ${scratch === directory ? 'write to nodeDirectory(path) or memoryDirectory(), or give one of those as scratch' : 'give nodeDirectory(path) or memoryDirectory()'}`,
         );
       }
       lib = await loadLibrary();
