@@ -184,7 +184,7 @@ async function sinkFor(
   command: ExportCommand,
   studyKey: string,
   perStudyFolder: boolean,
-): Promise<{ sink: ExportSink; target: string }> {
+): Promise<{ sink: ExportSink; target: string; cleanup?: () => Promise<void> }> {
   // Databases: a schema per study when there are several (their forms may differ).
   const schema = perStudyFolder ? { schema: studyKey } : {};
   if (command.to === 'postgres') {
@@ -215,7 +215,17 @@ async function sinkFor(
   switch (command.to) {
     case 'xlsx': {
       const { xlsxSink } = await import('../plugins/sinks/xlsx.js');
-      return { sink: xlsxSink({ directory }), target: folder };
+      if (!s3) return { sink: xlsxSink({ directory }), target: folder };
+      // A bucket cannot hold the sheets while they are written: they wait in a local folder.
+      const { mkdtemp, rm } = await import('node:fs/promises');
+      const { tmpdir } = await import('node:os');
+      const { nodeDirectory } = await import('../plugins/sinks/node.js');
+      const local = await mkdtemp(join(tmpdir(), 'imednet-xlsx-'));
+      return {
+        sink: xlsxSink({ directory, scratch: nodeDirectory(local) }),
+        target: folder,
+        cleanup: () => rm(local, { recursive: true, force: true }),
+      };
     }
     case 'csv': {
       const { csvSink } = await import('../plugins/sinks/csv.js');
@@ -278,11 +288,15 @@ export async function runExport(
   try {
     for (const studyKey of studyKeys) {
       if (signal.aborted) break;
-      const { sink, target } = await sinkFor(command, studyKey, perStudyFolder);
+      const { sink, target, cleanup } = await sinkFor(command, studyKey, perStudyFolder);
       const result: ExportOutcome['studies'][number] = { studyKey, target };
       outcome.studies.push(result);
       try {
-        result.summary = await exportOne(client, command, studyKey, sink, target, signal, display);
+        try {
+          result.summary = await exportOne(client, command, studyKey, sink, target, signal, display);
+        } finally {
+          await cleanup?.();
+        }
       } catch (error) {
         // An abort is the user's: it ends the whole run, not one study.
         if (signal.aborted) throw error;

@@ -312,7 +312,7 @@ describe('imednet export', () => {
     }
   }, 60_000);
 
-  it('--to s3 writes Parquet under the prefix, and --to csv takes an s3:// folder too', async () => {
+  it('--to s3 writes Parquet under the prefix, and --to csv and xlsx take an s3:// folder too', async () => {
     const aws = {
       AWS_ACCESS_KEY_ID: S3_ACCESS_KEY_ID,
       AWS_SECRET_ACCESS_KEY: S3_SECRET_ACCESS_KEY,
@@ -334,6 +334,14 @@ describe('imednet export', () => {
     const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
     const rows = await parquetReadObjects({ file, columns: ['recordId'] });
     expect(rows.map((r) => Number(r.recordId))).toEqual(expected.get('AE'));
+
+    // A workbook too: its sheets wait in a local folder until it is finished.
+    const xlsx = await cli(
+      ['export', 'OTHER', '--to', 'xlsx', '--out', 's3://exports/book', '--s3-endpoint', s3.endpoint],
+      { ...keys(), ...aws },
+    );
+    expect(xlsx.code).toBe(0);
+    expect(await s3.keys('exports', 'book/')).toEqual(['book/.imednet-export.json', 'book/OTHER.xlsx']);
 
     // The endpoint from the environment (AWS_ENDPOINT_URL_S3), as the AWS tools take it.
     const csv = await cli(['export', 'OTHER', '--to', 'csv', '--out', 's3://exports/csv', '-q'], {
