@@ -21,6 +21,8 @@ export async function bundleClient(entry: string): Promise<string> {
     format: 'esm',
     target: 'node20',
     outfile,
+    // Native: loaded from node_modules as it is.
+    external: ['@duckdb/node-api'],
     logLevel: 'error',
   });
   return outfile;

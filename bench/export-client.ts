@@ -1,18 +1,22 @@
 /**
  * The client side of bench/export, run in a fresh process (bundled to plain JavaScript) so that its
  * peak RSS is its own. `--mode list` streams every record with `client.records.list`; `--mode csv`,
- * `ndjson` or `parquet` exports the study through the record mapper to that sink, into `--out`.
+ * `ndjson`, `parquet`, `xlsx` or `duckdb` exports the study through the record mapper to that sink,
+ * into `--out` (duckdb: `<out>/bench.duckdb`).
  * Prints one JSON line.
  *
  *   node bench/results/export-client.mjs --url http://127.0.0.1:1234 --study BENCH --records 1000000 --mode csv --out /tmp/x
  *                                        [--row-group-size N] [--max-buffered-rows M]   (parquet)
  */
+import { statSync } from 'node:fs';
 import { Imednet } from '../src/index.js';
 import { csvSink } from '../src/plugins/sinks/csv.js';
+import { duckdbSink } from '../src/plugins/sinks/duckdb.js';
 import { type ExportSink, exportStudy } from '../src/plugins/sinks/index.js';
 import { ndjsonSink } from '../src/plugins/sinks/json.js';
 import { nodeDirectory } from '../src/plugins/sinks/node.js';
 import { parquetSink } from '../src/plugins/sinks/parquet.js';
+import { xlsxSink } from '../src/plugins/sinks/xlsx.js';
 import { workflows } from '../src/plugins/workflows/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
 import { option, requiredOption } from './args.js';
@@ -50,11 +54,15 @@ if (mode === 'list') {
       });
     },
   };
+  const databaseFile = `${requiredOption('out')}/bench.duckdb`;
+  sinks.xlsx = () => xlsxSink({ directory });
+  sinks.duckdb = () => duckdbSink({ path: databaseFile });
   const make = sinks[mode];
-  if (!make) throw new Error(`--mode must be list, csv, ndjson or parquet (got ${mode})`);
+  if (!make) throw new Error(`--mode must be list, csv, ndjson, parquet, xlsx or duckdb (got ${mode})`);
   const summary = await exportStudy(client, studyKey, make(), { pageSize: PAGE_SIZE });
   records = summary.rows;
-  bytes = summary.bytes;
+  // A database reports no bytes of its own: the file's size once closed.
+  bytes = mode === 'duckdb' ? statSync(databaseFile).size : summary.bytes;
 }
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
