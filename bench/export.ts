@@ -42,6 +42,7 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const script = await bundleClient('export-client.ts');
 const server = await startServerProcess({ records: RECORDS, latencyMs: 0 });
 log(`mock server pid ${server.pid}, ${RECORDS} records; ${RUNS} runs per mode after one warm-up each`);
+const PARQUET_OPTIONS = ['row-group-size', 'max-buffered-rows'] as const;
 const samples: Sample[] = [];
 const run = async (mode: Mode) => {
   const out = mkdtempSync(join(tmpdir(), `imednet-bench-export-${mode}-`));
@@ -59,6 +60,11 @@ const run = async (mode: Mode) => {
         mode,
         '--out',
         out,
+        // Parquet's buffering, when asked (the sink's defaults otherwise).
+        ...PARQUET_OPTIONS.flatMap((name) => {
+          const value = option(name);
+          return value === undefined ? [] : [`--${name}`, value];
+        }),
       ],
       `the ${mode} client`,
     );
