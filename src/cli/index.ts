@@ -9,7 +9,7 @@ import { ConfigurationError } from '../core/errors.js';
 import type { RequestBudget } from '../core/pacer.js';
 import { STREAMS } from '../plugins/sync/keys.js';
 import { type CredentialFlags, resolveCredentials } from './credentials.js';
-import { listingOf, listToStream, RESOURCES } from './list.js';
+import { LIST_FORMATS, type ListFormat, listingOf, listToStream, RESOURCES } from './list.js';
 import { EXIT, runAsProcess } from './process.js';
 import { announceRetryWaits } from './waiting.js';
 
@@ -23,9 +23,10 @@ Usage:
   imednet export <studyKey...> | --all-studies --to FORMAT --out DIR|URL [options]
                                                            export studies through the record mapper:
                                                            a file per form (AE.csv, AE.parquet, ...)
-                                                           and a manifest, or tables in PostgreSQL
+                                                           and a manifest, an Excel workbook, or tables
+                                                           in DuckDB or PostgreSQL
   imednet studies [options]                                list studies
-  imednet <resource> <studyKey> [options]                  list a resource of a study as NDJSON
+  imednet <resource> <studyKey> [options]                  list a resource of a study (--format)
   imednet jobs status <studyKey> <batchId>                 show a job
   imednet jobs wait <studyKey> <batchId> [--interval MS] [--timeout MS]
   imednet sync <studyKey> [--db FILE] [--streams LIST] [--every SECONDS]
@@ -46,7 +47,8 @@ Options:
   --page-size N               1..500 (default 500)
   --limit N                   stop after N items
   --include-inactive          users: include inactive users
-  --format ndjson|json        output format of a listing (default ndjson)
+  --format FORMAT             a listing as table (the default on a terminal), ndjson (the default
+                              when piped), json or csv (nested values as JSON)
   --db FILE                   sync: the SQLite file (default <studyKey>.imednet.db); needs
                               better-sqlite3 (Node) or a runtime with SQLite built in (Node 22.5+, Bun, Deno)
   --streams LIST              sync: some of ${STREAM_LIST} (default all)
@@ -90,7 +92,8 @@ S3: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN), AWS_REGION and
 
 Exit codes: 0 done; 1 other failure; 2 bad command line or settings; 3 keys refused or no
   permission; 4 not found; 5 rate limited after retries; 6 iMednet or the destination unreachable,
-  or timed out; 7 output not writable; 8 some studies failed (export); 130 Ctrl-C; 143 SIGTERM`;
+  or timed out; 7 output not writable; 8 some studies failed (export); 9 the job failed and
+  10 it did not finish in time (jobs wait); 130 Ctrl-C; 143 SIGTERM`;
 
 /** The command-line flags of the request budget. */
 type BudgetFlags = { 'per-minute'?: string | undefined; 'per-hour'?: string | undefined };
@@ -122,13 +125,14 @@ function int(value: string | undefined, name: string): number | undefined {
   return n;
 }
 
-/** The output formats of a listing. */
-const FORMATS = ['ndjson', 'json'] as const;
-
-/** The `--format` value, refused with the supported ones named when it is not one of them. */
-function format(value: string): (typeof FORMATS)[number] {
-  const known = FORMATS.find((f) => f === value);
-  if (!known) throw new ConfigurationError(`Unknown --format ${value}; formats: ${FORMATS.join(', ')}`);
+/**
+ * The `--format` value, refused with the supported ones named when it is not one of them; without
+ * one, a table on a terminal and NDJSON anywhere else (a pipe, a file).
+ */
+function format(value: string | undefined): ListFormat {
+  if (value === undefined) return process.stdout.isTTY ? 'table' : 'ndjson';
+  const known = LIST_FORMATS.find((f) => f === value);
+  if (!known) throw new ConfigurationError(`Unknown --format ${value}; formats: ${LIST_FORMATS.join(', ')}`);
   return known;
 }
 
@@ -150,7 +154,7 @@ export async function main(
       'page-size': { type: 'string' },
       limit: { type: 'string' },
       'include-inactive': { type: 'boolean' },
-      format: { type: 'string', default: 'ndjson' },
+      format: { type: 'string' },
       records: { type: 'string' },
       latency: { type: 'string' },
       out: { type: 'string' },

@@ -102,12 +102,12 @@ describe('imednet as a new user meets it', () => {
   }, 120_000);
 
   it('refuses an output format it does not write, naming the ones it does', async () => {
-    for (const format of ['csv', 'table', 'NDJSON']) {
+    for (const format of ['xml', 'NDJSON', 'parquet']) {
       const { code, stdout, stderr } = await cli(['records', 'DEMO', '--format', format], keys());
       expect(code).toBe(2);
       expect(stdout).toBe('');
       expect(stderr.trim()).toBe(
-        `imednet: ConfigurationError: Unknown --format ${format}; formats: ndjson, json`,
+        `imednet: ConfigurationError: Unknown --format ${format}; formats: table, ndjson, json, csv`,
       );
     }
   }, 60_000);
@@ -117,7 +117,7 @@ describe('imednet as a new user meets it', () => {
       [['records'], 'records needs a study key: imednet records <studyKey>'],
       [['nosuchcommand'], 'Unknown resource "nosuchcommand"; one of: studies, sites,'],
       [['sync', 'DEMO', '--per-minute', 'lots'], '--per-minute must be a whole number'],
-      [['records', 'DEMO', '--format', 'csv'], 'Unknown --format csv'],
+      [['records', 'DEMO', '--format', 'xml'], 'Unknown --format xml'],
     ];
     for (const [args, message] of cases) {
       const { code, stdout, stderr } = await cli(args, {});
