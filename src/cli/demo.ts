@@ -1,12 +1,14 @@
 /**
  * `imednet demo`: the whole main job on the built-in fake study, with no credentials. It starts the
  * project's mock API on a loopback port, prints the study's structure (intervals -> forms ->
- * variables), then streams every record into `demo-output/records.ndjson` with progress, counts and
- * throughput. Everything goes through the real client over real HTTP.
+ * variables), streams every record into `demo-output/records.ndjson` with progress, counts and
+ * throughput, then exports the study as `imednet export` does, to Parquet and to CSV (a file per
+ * form), with progress bars on a terminal. Everything goes through the real client over real HTTP.
  */
 import { join, resolve } from 'node:path';
 import { Imednet } from '../client.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY, startMockServer } from '../testing/index.js';
+import { type ExportCommand, runExport } from './export.js';
 import { makeDir, openForWriting } from './files.js';
 import { count, writeLine } from './output.js';
 
@@ -20,8 +22,16 @@ export interface DemoOptions {
   outDir?: string;
   /** Stops the demo. */
   signal?: AbortSignal;
-  /** Where progress goes (default stdout). */
+  /** Where progress goes (default stdout; the export's bars go to stderr when it is a terminal). */
   print?: (line: string) => void;
+}
+
+/** One of the demo's exports. */
+export interface DemoExport {
+  format: 'parquet' | 'csv';
+  folder: string;
+  rows: number;
+  files: number;
 }
 
 /** What the demo did, for tests and callers. */
@@ -31,6 +41,8 @@ export interface DemoResult {
   seconds: number;
   file: string;
   requests: number;
+  /** The study exported as `imednet export` does: Parquet, then CSV. */
+  exports: DemoExport[];
 }
 
 /** Runs the demo end to end. */
@@ -123,7 +135,53 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `\nDone: ${count(n)} records, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s ` +
         `(${count(Math.round(n / seconds))} records/s, ${requests} requests)`,
     );
-    return { records: n, bytes, seconds, file, requests };
+
+    // The main job: the study through the record mapper into files, as `imednet export` does.
+    const exports: DemoExport[] = [];
+    const bars = options.print === undefined && process.stderr.isTTY === true;
+    const lines = (text: string) => {
+      for (const line of text.replace(/\n$/, '').split('\n')) print(line);
+    };
+    for (const format of ['parquet', 'csv'] as const) {
+      const folder = join(outDir, format);
+      print(`\nimednet export DEMO --to ${format} --out ${folder}`);
+      const command: ExportCommand = {
+        studies: ['DEMO'],
+        allStudies: false,
+        exclude: [],
+        to: format,
+        out: folder,
+        labels: false,
+        layout: 'per-form',
+        hive: false,
+        formulaGuard: true,
+        resume: false,
+        // Each run of the demo starts its exports over.
+        restart: true,
+        progress: bars ? 'bars' : 'lines',
+      };
+      const outcome = await runExport(
+        { apiKey: DEFAULT_API_KEY, securityKey: DEFAULT_SECURITY_KEY, baseUrl: server.url },
+        command,
+        signal ?? new AbortController().signal,
+        { out: lines, err: lines, ...(bars ? { terminal: process.stderr } : {}) },
+      );
+      const summary = outcome.studies[0]?.summary;
+      exports.push({
+        format,
+        folder,
+        rows: summary?.rows ?? 0,
+        files: summary?.tables.length ?? 0,
+      });
+    }
+    print('\nThe files:');
+    print(`  ${file}  (every record as the API gives it, NDJSON)`);
+    for (const e of exports) {
+      print(
+        `  ${e.folder}/  (${e.files} ${e.format === 'csv' ? 'CSV' : 'Parquet'} files, one per form, ${count(e.rows)} rows)`,
+      );
+    }
+    return { records: n, bytes, seconds, file, requests, exports };
   } finally {
     out.destroy(); // a no-op after the end above; closes the file when something failed before it
     await server?.close();

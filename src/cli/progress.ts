@@ -182,6 +182,12 @@ function linesDisplay(streams: DisplayStreams): ExportDisplay {
   };
 }
 
+/** A bar's `rows` (`1,000/5,588`) and `left` (the time left at `rate` rows a second, or `done`). */
+function counts(rows: number, total: number, rate: number): { rows: string; left: string } {
+  const left = rows >= total ? 'done' : rate > 0 ? `${duration(((total - rows) / rate) * 1000)} left` : '';
+  return { rows: `${count(rows)}/${count(total)}`, left };
+}
+
 function barsDisplay(streams: DisplayStreams, terminal: NodeJS.WriteStream): ExportDisplay {
   const multibar = new cliProgress.MultiBar(
     {
@@ -190,7 +196,7 @@ function barsDisplay(streams: DisplayStreams, terminal: NodeJS.WriteStream): Exp
       hideCursor: true,
       etaBuffer: 50,
       format:
-        ' {study} {table} [{bar}] {percentage}% | {value}/{total} rows | {rate}/s | ETA {eta_formatted}',
+        ' {study} {table} [{bar}] {percentage}% | {rows} rows | {rate}/s | {left}',
       barsize: 24,
       autopadding: true,
     },
@@ -213,6 +219,7 @@ function barsDisplay(streams: DisplayStreams, terminal: NodeJS.WriteStream): Exp
             study: studyKey,
             table: table.name.padEnd(width),
             rate: '0',
+            ...counts(0, table.total ?? 0, 0),
           }),
         );
       }
@@ -226,14 +233,15 @@ function barsDisplay(streams: DisplayStreams, terminal: NodeJS.WriteStream): Exp
       if (!bar) return;
       if (rows > bar.getTotal()) bar.setTotal(rows);
       const seconds = (Date.now() - (started.get(studyKey) ?? Date.now())) / 1000;
-      bar.update(rows, { rate: count(Math.round(rows / Math.max(seconds, 0.001))) });
+      const rate = rows / Math.max(seconds, 0.001);
+      bar.update(rows, { rate: count(Math.round(rate)), ...counts(rows, bar.getTotal(), rate) });
     },
     done(studyKey, summary, target) {
       // A form whose count was an upper bound ends at what was written.
       for (const [name, bar] of bars.get(studyKey) ?? []) {
         const rows = tallies.get(studyKey)?.rows.get(name) ?? 0;
         bar.setTotal(rows);
-        bar.update(rows);
+        bar.update(rows, counts(rows, rows, 0));
       }
       summaries.push(...summaryLines(studyKey, summary, target));
     },
