@@ -7,6 +7,8 @@ import {
   ConfigurationError,
   ConnectionError,
   ForbiddenError,
+  JobFailedError,
+  JobTimeoutError,
   isImednetError,
   NotFoundError,
   RateLimitError,
@@ -37,6 +39,10 @@ export const EXIT = {
   OUTPUT: 7,
   /** Several studies: some were exported, some failed (each is named on stderr). */
   PARTIAL: 8,
+  /** `jobs wait`: the job failed or was cancelled. */
+  JOB_FAILED: 9,
+  /** `jobs wait`: the job did not finish within `--timeout` (it may still finish). */
+  JOB_TIMEOUT: 10,
 } as const;
 
 /** The file-system error codes that mean the output cannot be written. */
@@ -68,6 +74,8 @@ export function exitCodeOf(error: unknown): number {
   if (error instanceof NotFoundError) return EXIT.NOT_FOUND;
   if (error instanceof RateLimitError) return EXIT.RATE_LIMITED;
   if (error instanceof ConnectionError || error instanceof TimeoutError) return EXIT.UNREACHABLE;
+  if (error instanceof JobFailedError) return EXIT.JOB_FAILED;
+  if (error instanceof JobTimeoutError) return EXIT.JOB_TIMEOUT;
   for (let e: unknown = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && OUTPUT_CODES.has(code)) return EXIT.OUTPUT;
