@@ -66,7 +66,14 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     platform: 'node',
-    banner: { js: '#!/usr/bin/env node' },
+    // A `require` for the CommonJS libraries bundled into this ES module (cli-progress requires
+    // readline): without it their require of a builtin fails at run time in every runtime.
+    banner: {
+      js: "#!/usr/bin/env node\nimport { createRequire as imednetCreateRequire } from 'node:module';\nconst require = imednetCreateRequire(import.meta.url);",
+    },
+    // The command works from `npx imednet` with nothing else installed: the pure-JS libraries of
+    // its formats are bundled in (DuckDB, native, stays a package to install: the error says so).
+    noExternal: ['hyparquet-writer', 'fflate', 'aws4fetch', 'postgres'],
     removeNodeProtocol: false,
   },
 ]);

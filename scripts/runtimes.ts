@@ -6,7 +6,7 @@
  *   npx tsx scripts/runtimes.ts                      everything
  *   npx tsx scripts/runtimes.ts --only size --write-benchmarks   refresh BENCHMARKS.md "## Bundle size"
  *
- * `--only` takes a comma list of: runtimes, packages, bundles, size, examples.
+ * `--only` takes a comma list of: runtimes, packages, bundles, size, examples, cli.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -19,6 +19,7 @@ import {
   ROOT_GZIP_BUDGET,
 } from '../tests/runtimes/host/bundles.js';
 import { type Cdn, startCdn } from '../tests/runtimes/host/cdn.js';
+import { cliChecks } from '../tests/runtimes/host/cli.js';
 import {
   browserCdnExample,
   bunExample,
@@ -62,7 +63,7 @@ import {
 import { RUNTIMES, type RuntimeName } from '../tests/runtimes/suites.js';
 import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
 
-const GROUPS = ['runtimes', 'packages', 'bundles', 'size', 'examples'] as const;
+const GROUPS = ['runtimes', 'packages', 'bundles', 'size', 'examples', 'cli'] as const;
 type Group = (typeof GROUPS)[number];
 
 const argv = process.argv.slice(2);
@@ -104,7 +105,8 @@ async function main(): Promise<number> {
     ? launchChromium().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))))
     : undefined;
 
-  const nodesLaunch = wants('runtimes') || wants('packages') ? nodeBinaries() : Promise.resolve([]);
+  const nodesLaunch =
+    wants('runtimes') || wants('packages') || wants('cli') ? nodeBinaries() : Promise.resolve([]);
   const fixtureRuntimes = wants('runtimes') ? [...RUNTIMES] : [];
   const installs: { key: string; template: string; shared?: string[] }[] = fixtureRuntimes.map((runtime) => ({
     key: runtime,
@@ -255,6 +257,11 @@ async function main(): Promise<number> {
         async (task) => withBackend({}, task),
       );
       for (const outcome of exampleChecks) checks.push({ section: 'examples', outcome });
+    }
+    if (wants('cli')) {
+      log('== cli: the installed command on every Node, npx, bunx and Deno');
+      const cliOutcomes = await withBackend({}, (b) => cliChecks(packed.tarball, b, nodes));
+      for (const outcome of cliOutcomes) checks.push({ section: 'cli', outcome });
     }
   } finally {
     await browser?.close();
@@ -454,7 +461,7 @@ function printSummary(
     }
   }
   let section = '';
-  const order = ['package', 'bundle', 'size', 'examples'];
+  const order = ['package', 'bundle', 'size', 'examples', 'cli'];
   const sorted = [...checks].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
   for (const { section: name, outcome } of sorted) {
     if (name !== section) {
