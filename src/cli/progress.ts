@@ -195,8 +195,7 @@ function barsDisplay(streams: DisplayStreams, terminal: NodeJS.WriteStream): Exp
       clearOnComplete: false,
       hideCursor: true,
       etaBuffer: 50,
-      format:
-        ' {study} {table} [{bar}] {percentage}% | {rows} rows | {rate}/s | {left}',
+      format: ' {study} {table} [{bar}] {percentage}% | {rows} rows | {rate}/s | {left}',
       barsize: 24,
       autopadding: true,
     },
