@@ -28,6 +28,7 @@ const entry = {
   'plugins/sinks/r2': 'src/plugins/sinks/r2.ts',
   'plugins/sinks/duckdb': 'src/plugins/sinks/duckdb.ts',
   'plugins/sinks/browser': 'src/plugins/sinks/browser.ts',
+  'plugins/orchestration/index': 'src/plugins/orchestration/index.ts',
 };
 
 export default defineConfig([
