@@ -1,15 +1,21 @@
 /**
  * `imednet/plugins/orchestration`: run something for every study, on a schedule. Discovery
- * (`studyKeys`, `studyMetadata` as plain JSON with secrets masked) and a log-safe
- * `describeConnection`. Web APIs only: it runs the same in Node, Deno, Bun, Workers and browsers.
+ * (`studyKeys`, `studyMetadata` as plain JSON with secrets masked), a log-safe
+ * `describeConnection`, and `runPerStudy`: bounded concurrency, per-study retries with backoff and
+ * timeouts, a run that slows down together on 429, and one result per study. Web APIs only: it
+ * runs the same in Node, Deno, Bun, Workers and browsers.
  *
  * @example
  * import { Imednet } from 'imednet';
- * import { describeConnection, studyKeys } from 'imednet/plugins/orchestration';
+ * import { describeConnection, runPerStudy } from 'imednet/plugins/orchestration';
  *
  * const client = new Imednet({ apiKey, securityKey });
  * console.log(describeConnection(client).summary);
- * for (const studyKey of await studyKeys(client, { exclude: ['TRAINING'] })) console.log(studyKey);
+ * const results = await runPerStudy(
+ *   async (studyKey, { signal }) => (await client.subjects.list(studyKey, { signal }).toArray()).length,
+ *   { client, exclude: ['TRAINING'], concurrency: 2, timeout: 10 * 60_000 },
+ * );
+ * for (const r of results) console.log(`${r.studyKey}: ${r.status}`, r.value ?? r.error);
  */
 export {
   type ConnectionDescription,
@@ -25,3 +31,12 @@ export {
   studyKeys,
   studyMetadata,
 } from './discovery.js';
+export { isRetryableError, retryAfterOf } from './retryable.js';
+export {
+  type RetryEvent,
+  type RunPerStudyOptions,
+  runPerStudy,
+  type StudyResult,
+  type StudyTask,
+  type StudyTaskContext,
+} from './run.js';
