@@ -178,6 +178,11 @@ export class ConflictError extends ApiError {
 /** 429: rate limited, and retries ran out. */
 export class RateLimitError extends ApiError {
   static override readonly kind: string = 'RateLimitError';
+  /**
+   * How long the server asked to be left alone (its `Retry-After`, in ms), when it said: a caller
+   * that schedules more work (a scheduler, `runPerStudy`) waits at least this long.
+   */
+  retryAfterMs?: number;
 }
 /** 5xx: the server failed, and retries (if the method allowed them) ran out. */
 export class ServerError extends ApiError {

@@ -38,7 +38,8 @@ export function retryDelay(retry: number, timing: RetryTiming, headers?: Headers
   return Math.round(Math.min(BACKOFF_LIMIT_MS, Math.random() * timing.backoffFactor * 2 ** (retry - 1)));
 }
 
-function retryAfterMs(value: string | null | undefined): number | undefined {
+/** A `Retry-After` value (delay-seconds or an HTTP date) in ms from now; undefined when unreadable. */
+export function retryAfterMs(value: string | null | undefined): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   const ms = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - Date.now();

@@ -15,6 +15,7 @@ import {
   type ApiErrorDetail,
   ConnectionError,
   ImednetError,
+  RateLimitError,
   type RequestInfo,
   ResponseValidationError,
   TimeoutError,
@@ -23,7 +24,7 @@ import { networkCause } from './network.js';
 import { now, Pacer } from './pacer.js';
 import type { RequestHooks } from './plugins.js';
 import { redactUrl, scrubSecrets } from './redact.js';
-import { IDEMPOTENT_METHODS, isRetryableStatus, retryDelay } from './retry.js';
+import { IDEMPOTENT_METHODS, isRetryableStatus, retryAfterMs, retryDelay } from './retry.js';
 import { sleep } from './sleep.js';
 
 /** One structured event per HTTP attempt, given to the `logger` option. Holds no credential. */
@@ -309,7 +310,12 @@ export class Transport {
         const { detail, note } = await this.#readErrorDetail(response, controller.signal, () => timedOut);
         finished = true;
         if (req.signal?.aborted) return failure(undefined, true);
-        return { error: ApiError.from(status, detail, errorInfo, note), retry: false, status };
+        const error = ApiError.from(status, detail, errorInfo, note);
+        if (error instanceof RateLimitError) {
+          const after = retryAfterMs(response.headers.get('retry-after'));
+          if (after !== undefined) error.retryAfterMs = after;
+        }
+        return { error, retry: false, status };
       }
 
       let text: string;

@@ -84,6 +84,24 @@ describe('one retry layer', () => {
     expect(count('GET', 'sites')).toBe(3);
   });
 
+  it("a RateLimitError carries the server's last Retry-After, for schedulers", async () => {
+    api.setFaults({ rateLimit: { times: Number.POSITIVE_INFINITY, paths: sitesPath, retryAfter: 7 } });
+    const error = await mock
+      .client({ retries: 0 })
+      .sites.list('DEMO')
+      .toArray()
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitError);
+    expect((error as RateLimitError).retryAfterMs).toBe(7000);
+    api.setFaults({ rateLimit: { times: Number.POSITIVE_INFINITY, paths: sitesPath } });
+    const silent = await mock
+      .client({ retries: 0 })
+      .sites.list('DEMO')
+      .toArray()
+      .catch((e: unknown) => e);
+    expect((silent as RateLimitError).retryAfterMs).toBeUndefined();
+  });
+
   it('honours Retry-After in seconds, capped by maxRetryAfter', async () => {
     api.setFaults({ rateLimit: { times: 1, paths: sitesPath, retryAfter: 1 } });
     let started = Date.now();

@@ -4,7 +4,7 @@
  * trying the whole study again later can help: the server was busy, failing or out of reach.
  */
 import { isApiError, isConnectionError, isRateLimitError, isTimeoutError } from '../../core/errors.js';
-import { isRetryableStatus } from '../../core/retry.js';
+import { isRetryableStatus, retryAfterMs } from '../../core/retry.js';
 
 /**
  * The default retry policy of `runPerStudy`: true for a 429 (`RateLimitError`), a 5xx
@@ -43,23 +43,14 @@ export function retryAfterOf(error: unknown): number | undefined {
   };
   if (typeof e.retryAfterMs === 'number') return e.retryAfterMs >= 0 ? e.retryAfterMs : undefined;
   if (typeof e.retryAfter === 'number') return e.retryAfter >= 0 ? e.retryAfter * 1000 : undefined;
-  if (typeof e.retryAfter === 'string') return parseRetryAfter(e.retryAfter);
+  if (typeof e.retryAfter === 'string') return retryAfterMs(e.retryAfter);
   const own = e.headers;
   const response = e.response?.headers;
   const headers = hasGet(own) ? own : hasGet(response) ? response : undefined;
   const value = headers?.get('retry-after');
-  return typeof value === 'string' ? parseRetryAfter(value) : undefined;
+  return typeof value === 'string' ? retryAfterMs(value) : undefined;
 }
 
 function hasGet(value: unknown): value is { get(name: string): unknown } {
   return typeof (value as { get?: unknown } | null | undefined)?.get === 'function';
-}
-
-// The header's two forms, delay-seconds and an HTTP date. The transport's parser in core/retry.ts is
-// private to it; this one also reads a value a task put on its own error.
-function parseRetryAfter(value: string): number | undefined {
-  const trimmed = value.trim();
-  if (trimmed === '') return undefined;
-  const ms = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - Date.now();
-  return Number.isFinite(ms) ? Math.max(0, Math.round(ms)) : undefined;
 }
