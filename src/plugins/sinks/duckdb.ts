@@ -252,6 +252,8 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
   let connection: DuckDBConnection | undefined;
   let openedStudy: string | undefined;
   let manifestReady = false;
+  /** Between open and close (or abort): the export holds the file. */
+  let active = false;
   const tables = new Map<TableSpec, DuckTable>();
   const byName = new Map<string, DuckTable>();
 
@@ -333,30 +335,52 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
     return rows[0];
   };
 
+  /**
+   * A manifest operation. Outside an export's open..close (before it opens, or the completion the
+   * runner records after close), the file is checkpointed and let go after it: a closed sink holds
+   * no lock on the file.
+   */
+  const standalone = async <T>(operation: Promise<T>): Promise<T> => {
+    try {
+      return await operation;
+    } finally {
+      if (!active) {
+        await connection?.run('checkpoint').catch(() => undefined);
+        release();
+      }
+    }
+  };
+
   const manifest: ManifestStore = {
     load: (studyKey?: string) =>
-      setup('reading the manifest', async (c) => {
-        const row = single(await manifests(c, studyKey ?? knownStudy()));
-        return row ? (JSON.parse(row.manifest) as Manifest) : undefined;
-      }),
+      standalone(
+        setup('reading the manifest', async (c) => {
+          const row = single(await manifests(c, studyKey ?? knownStudy()));
+          return row ? (JSON.parse(row.manifest) as Manifest) : undefined;
+        }),
+      ),
     save: (value: Manifest) =>
-      setup('saving the manifest', async (c) => {
-        await ensureManifestTable(c);
-        // One statement, so one transaction: the old manifest or the new one, never a mix.
-        await c.run(
-          `insert or replace into ${manifestQualified} (study_key, sink, manifest, updated_at) values ($1, $2, $3, current_timestamp)`,
-          [value.studyKey, sinkIdentity, JSON.stringify(value)],
-        );
-      }),
+      standalone(
+        setup('saving the manifest', async (c) => {
+          await ensureManifestTable(c);
+          // One statement, so one transaction: the old manifest or the new one, never a mix.
+          await c.run(
+            `insert or replace into ${manifestQualified} (study_key, sink, manifest, updated_at) values ($1, $2, $3, current_timestamp)`,
+            [value.studyKey, sinkIdentity, JSON.stringify(value)],
+          );
+        }),
+      ),
     clear: (studyKey?: string) =>
-      setup('clearing the manifest', async (c) => {
-        const row = single(await manifests(c, studyKey ?? knownStudy()));
-        if (!row) return;
-        await c.run(`delete from ${manifestQualified} where sink = $1 and study_key = $2`, [
-          sinkIdentity,
-          row.study,
-        ]);
-      }),
+      standalone(
+        setup('clearing the manifest', async (c) => {
+          const row = single(await manifests(c, studyKey ?? knownStudy()));
+          if (!row) return;
+          await c.run(`delete from ${manifestQualified} where sink = $1 and study_key = $2`, [
+            sinkIdentity,
+            row.study,
+          ]);
+        }),
+      ),
   };
 
   /** Whether a table is missing (true) or exists with the columns and key the sink writes (false). */
@@ -445,6 +469,7 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
     kind: 'duckdb',
     manifest,
     async open(context: SinkOpenContext) {
+      active = true;
       if (options.studyKey !== undefined && options.studyKey !== context.studyKey) {
         throw new ExportConfigurationError(
           `duckdbSink: this sink was made for study ${options.studyKey}, not ${context.studyKey}`,
@@ -550,6 +575,7 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
       return undefined;
     },
     async close() {
+      active = false;
       for (const table of tables.values()) {
         for (const appender of [table.direct, table.staged]) appender?.closeSync();
         table.direct = undefined;
@@ -569,6 +595,7 @@ export function duckdbSink(options: DuckdbSinkOptions): ExportSink {
       return undefined;
     },
     async abort() {
+      active = false;
       release();
     },
   };

@@ -287,6 +287,8 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
   const secrets = secretsOf(options.url, options.sql);
   let connection: PostgresSql | undefined;
   let owned = false;
+  /** Between open and close (or abort): the export holds the connection. */
+  let active = false;
   let openedStudy: string | undefined;
   const tables = new Map<TableSpec, PgTable>();
   const byName = new Map<string, PgTable>();
@@ -409,33 +411,52 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
     return rows[0];
   };
 
+  /**
+   * A manifest operation. Outside an export's open..close (before it opens, or the completion the
+   * runner records after close), its connection is ended after it: a closed sink holds nothing
+   * open, so the process can exit.
+   */
+  const standalone = async <T>(operation: Promise<T>): Promise<T> => {
+    try {
+      return await operation;
+    } finally {
+      if (!active) await release().catch(() => undefined);
+    }
+  };
+
   const manifest: ManifestStore = {
     load: (studyKey?: string) =>
-      query('reading the manifest', async (db) => {
-        const row = single(await manifests(db, studyKey ?? knownStudy())) as
-          | { manifest: Manifest }
-          | undefined;
-        return row?.manifest;
-      }),
+      standalone(
+        query('reading the manifest', async (db) => {
+          const row = single(await manifests(db, studyKey ?? knownStudy())) as
+            | { manifest: Manifest }
+            | undefined;
+          return row?.manifest;
+        }),
+      ),
     save: (value: Manifest) =>
-      query('saving the manifest', async (db) => {
-        await ensureManifestTable(db);
-        // One statement: PostgreSQL keeps the old manifest or the new one, never a mix.
-        await db.unsafe(
-          `insert into ${manifestQualified()} (study_key, sink, manifest) values ($1, $2, $3::jsonb) ` +
-            'on conflict (study_key, sink) do update set manifest = excluded.manifest, updated_at = now()',
-          [value.studyKey, sinkIdentity, db.json(value as unknown as postgres.JSONValue)],
-        );
-      }),
+      standalone(
+        query('saving the manifest', async (db) => {
+          await ensureManifestTable(db);
+          // One statement: PostgreSQL keeps the old manifest or the new one, never a mix.
+          await db.unsafe(
+            `insert into ${manifestQualified()} (study_key, sink, manifest) values ($1, $2, $3::jsonb) ` +
+              'on conflict (study_key, sink) do update set manifest = excluded.manifest, updated_at = now()',
+            [value.studyKey, sinkIdentity, db.json(value as unknown as postgres.JSONValue)],
+          );
+        }),
+      ),
     clear: (studyKey?: string) =>
-      query('clearing the manifest', async (db) => {
-        const row = single(await manifests(db, studyKey ?? knownStudy()));
-        if (!row) return;
-        await db.unsafe(`delete from ${manifestQualified()} where sink = $1 and study_key = $2`, [
-          sinkIdentity,
-          row.study,
-        ]);
-      }),
+      standalone(
+        query('clearing the manifest', async (db) => {
+          const row = single(await manifests(db, studyKey ?? knownStudy()));
+          if (!row) return;
+          await db.unsafe(`delete from ${manifestQualified()} where sink = $1 and study_key = $2`, [
+            sinkIdentity,
+            row.study,
+          ]);
+        }),
+      ),
   };
 
   /**
@@ -494,6 +515,7 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
     manifest,
     async open(context: SinkOpenContext) {
       checkOptions();
+      active = true;
       if (options.studyKey !== undefined && options.studyKey !== context.studyKey) {
         throw new ExportConfigurationError(
           `postgresSink: this sink was made for study ${options.studyKey}, not ${context.studyKey}`,
@@ -545,10 +567,12 @@ export function postgresSink(options: PostgresSinkOptions): ExportSink {
       return undefined;
     },
     async close() {
+      active = false;
       await release();
       return undefined;
     },
     async abort() {
+      active = false;
       await release();
     },
   };

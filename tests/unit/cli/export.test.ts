@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import { parquetReadObjects } from 'hyparquet';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createFakeStudy,
@@ -18,6 +19,7 @@ import {
   startMockServer,
 } from '../../../src/testing/index.js';
 import { openDuckdb } from '../../support/duckdb.js';
+import { usePostgres } from '../../support/postgres.js';
 import { S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, useS3 } from '../../support/s3.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -34,6 +36,7 @@ interface Outcome {
 let server: MockServer;
 let dir: string;
 const s3 = useS3(['exports']);
+const pg = usePostgres();
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'imednet-export-cli-'));
   server = await startMockServer({
@@ -311,6 +314,33 @@ describe('imednet export', () => {
       db.close();
     }
   }, 60_000);
+
+  it('--to postgres writes a table per form; with several studies, a schema per study; a rerun with --resume writes nothing', async () => {
+    const url = pg().url;
+    const first = await cli(['export', 'DEMO', 'OTHER', '--to', 'postgres', '--out', url], keys());
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(
+      /DEMO: 3,000 rows in \d+ tables to postgres:\/\/127\.0\.0\.1:\d+\/postgres \(postgres\)/,
+    );
+    const sql = postgres(url, { max: 1, onnotice: () => undefined });
+    try {
+      for (const studyKey of ['DEMO', 'OTHER']) {
+        const study = server.studies.find((s) => s.studyKey === studyKey)!;
+        for (const [form, ids] of recordIdsByForm(studyKey)) {
+          const rows = await sql<{ recordId: string; subjectKey: string }[]>`
+            select "recordId", "subjectKey" from ${sql(studyKey)}.${sql(form)} order by "recordId"`;
+          expect(rows.map((r) => Number(r.recordId))).toEqual([...ids].sort((a, b) => a - b));
+          const bySubject = new Map([...study.records].map((r) => [r.recordId, r.subjectKey]));
+          for (const row of rows) expect(row.subjectKey).toBe(bySubject.get(Number(row.recordId)));
+        }
+      }
+    } finally {
+      await sql.end();
+    }
+    const again = await cli(['export', 'DEMO', '--to', 'postgres', '--out', url, '--resume'], keys());
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already holds this export, complete; nothing written/);
+  }, 120_000);
 
   it('--to s3 writes Parquet under the prefix, and --to csv and xlsx take an s3:// folder too', async () => {
     const aws = {

@@ -369,6 +369,16 @@ describe('duckdbSink (a DuckDB database file, read back with SQL)', () => {
     ]);
   });
 
+  it('lets go of the file when an export finishes and after a manifest read: another process can write it', async () => {
+    // The runner records completion after close: that write must not hold the file on.
+    const path = await freshPath();
+    const { tables, batches } = await mapped();
+    await exportRows(replay(batches), sinkFor(path), { studyKey: study.studyKey, tables });
+    expect(await holdFile(path, 0)).toBe(0);
+    expect((await sinkFor(path).manifest.load(study.studyKey))?.completedAt).toEqual(expect.any(String));
+    expect(await holdFile(path, 0)).toBe(0);
+  });
+
   it('closes the file: after close another process can open it for writing', async () => {
     const path = await freshPath();
     const { tables, batches } = await mapped();

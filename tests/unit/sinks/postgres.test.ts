@@ -435,6 +435,31 @@ describe('postgresSink through exportRows', () => {
   });
 });
 
+describe('postgresSink connections', () => {
+  it('an export that finished, a manifest read before it and a rerun leave no connection open', async () => {
+    // The runner records completion after close: that write must not leave a connection behind,
+    // or a command exporting to PostgreSQL never exits.
+    const schema = freshSchema();
+    const { tables, batches } = await mapped();
+    const options = { studyKey: study.studyKey, tables };
+    const ours = async () => {
+      const [row] = await db`
+        select count(*)::int as n from pg_stat_activity
+        where backend_type = 'client backend' and pid <> pg_backend_pid() and application_name = 'imednet-sink-test'`;
+      return row!.n as number;
+    };
+    const url = new URL(server().url);
+    url.searchParams.set('application_name', 'imednet-sink-test');
+    const sink = () => postgresSink({ url: url.href, schema });
+    expect(await sink().manifest.load(study.studyKey)).toBeUndefined();
+    expect(await ours()).toBe(0);
+    await exportRows(replay(batches), sink(), options);
+    expect(await ours()).toBe(0);
+    expect((await exportRows(replay(batches), sink(), options)).alreadyComplete).toBe(true);
+    expect(await ours()).toBe(0);
+  });
+});
+
 describe('postgresSink settings and names', () => {
   const spec = (columns: Array<Pick<Column, 'name' | 'type'>>, name = 'ODD'): TableSpec => ({
     name,
