@@ -444,7 +444,7 @@ describe('xlsxSink, one workbook', () => {
         xlsxSink({ directory: noRead }),
         { studyKey: 'DEMO', tables },
       ),
-    ).rejects.toThrow(/cannot read files back/);
+    ).rejects.toThrow(/cannot read back files still being written/);
     expect(directory.names().filter((n) => n.endsWith('.xlsx') || n.endsWith('.partial'))).toEqual([]);
     expect(() => xlsxSink({ directory, layout: 'sheets' as never })).toThrow(ExportConfigurationError);
     expect(() => xlsxSink({ directory, fileName: 'study.csv' })).toThrow(/must end in \.xlsx/);
