@@ -337,7 +337,10 @@ describe('imednet export', () => {
     } finally {
       await sql.end();
     }
-    const again = await cli(['export', 'DEMO', 'OTHER', '--to', 'postgres', '--out', url, '--resume'], keys());
+    const again = await cli(
+      ['export', 'DEMO', 'OTHER', '--to', 'postgres', '--out', url, '--resume'],
+      keys(),
+    );
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/already holds this export, complete; nothing written/);
   }, 120_000);
