@@ -20,7 +20,26 @@ export const SECURITY_KEY = DEFAULT_SECURITY_KEY;
 /** Starts msw for this test file with a fresh mock API over a fake study; returns accessors. */
 export function useMockApi(studyOptions: FakeStudyOptions = {}, apiOptions: MockApiOptions = {}) {
   const study = createFakeStudy({ studyKey: 'DEMO', records: 1000, ...studyOptions });
-  const api = createMockApi(study, apiOptions);
+  return { study, ...useMockStudies(study, apiOptions) };
+}
+
+/** A promise with its resolve and reject in hand. */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Starts msw for this test file with a fresh mock API over the studies given; returns accessors. */
+export function useMockStudies(
+  studies: Parameters<typeof createMockApi>[0],
+  apiOptions: MockApiOptions = {},
+) {
+  const api = createMockApi(studies, apiOptions);
   const server = setupServer(...mockApiHandlers(api));
   beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
   afterEach(() => api.reset());
@@ -33,5 +52,5 @@ export function useMockApi(studyOptions: FakeStudyOptions = {}, apiOptions: Mock
       backoffFactor: 1,
       ...options,
     });
-  return { study, api, server, client };
+  return { api, server, client };
 }

@@ -1,11 +1,6 @@
 /** Test support for the orchestration tests: the mock API over several fake studies, and fake tasks' tools. */
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll } from 'vitest';
-import { Imednet } from '../../../src/client.js';
-import type { ImednetOptions } from '../../../src/core/config.js';
-import { createFakeStudy, createMockApi, type MockApiOptions } from '../../../src/testing/index.js';
-import { mockApiHandlers } from '../../../src/testing/msw.js';
-import { API_KEY, BASE_URL, SECURITY_KEY } from '../support.js';
+import { createFakeStudy, type MockApiOptions } from '../../../src/testing/index.js';
+import { useMockStudies } from '../support.js';
 
 /** The studies the mock serves, in the API's order (it sorts by key). */
 export const STUDY_KEYS = ['ALPHA', 'BRAVO', 'CHARLIE', 'DELTA'] as const;
@@ -16,32 +11,11 @@ export function useStudiesApi(apiOptions: MockApiOptions = {}) {
   const studies = [...STUDY_KEYS]
     .reverse()
     .map((studyKey, i) => createFakeStudy({ studyKey, seed: i + 1, sites: 2, subjects: 3 + i, records: 40 }));
-  const api = createMockApi(studies, apiOptions);
-  const server = setupServer(...mockApiHandlers(api));
-  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-  afterEach(() => api.reset());
-  afterAll(() => server.close());
-  const client = (options: Partial<ImednetOptions> = {}) =>
-    new Imednet({
-      apiKey: API_KEY,
-      securityKey: SECURITY_KEY,
-      baseUrl: BASE_URL,
-      backoffFactor: 1,
-      ...options,
-    });
+  const { api, client } = useMockStudies(studies, apiOptions);
   return { studies, api, client };
 }
 
-/** A promise with its resolve and reject in hand. */
-export function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred } from '../support.js';
 
 /** Rejects with the signal's reason when it fires; never settles otherwise. */
 export function untilAborted(signal: AbortSignal): Promise<never> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AbortError, ConfigurationError } from '../../../src/core/errors.js';
 import { chunk, mapChunks } from '../../../src/plugins/workflows/pipeline.js';
+import { deferred } from '../support.js';
 
 /** A source that counts how many items were pulled from it and whether it was closed. */
 function counted(n: number, options: { throwAt?: number } = {}) {
@@ -17,16 +18,6 @@ function counted(n: number, options: { throwAt?: number } = {}) {
     }
   }
   return { stats, source: items() };
-}
-
-function deferred<T = void>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }
 
 const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
