@@ -23,6 +23,7 @@ import { createFakeStudy, type MockServer, startMockServer } from '../../../src/
 import { guardPlugin, TARGETS } from '../../runtimes/host/bundles.js';
 import { sdkRecords, structureOf } from '../../support/fake-structure.js';
 import { imednetFromSource, imednetSources } from '../../support/imednet-source.js';
+import { bucketKeys } from '../../support/r2-keys.js';
 import { miniflareOptions, parseWranglerToml, type WranglerConfig } from '../../support/wrangler.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -174,15 +175,7 @@ async function settled(
 }
 
 async function keys(prefix: string): Promise<string[]> {
-  const store = await bucket();
-  const out: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list({ prefix, ...(cursor ? { cursor } : {}) });
-    out.push(...page.objects.map((o) => o.key));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return out.sort();
+  return bucketKeys(await bucket(), prefix);
 }
 
 async function json<T>(key: string): Promise<T | undefined> {

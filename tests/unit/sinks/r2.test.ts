@@ -11,6 +11,7 @@ import { createFakeStudy } from '../../../src/testing/study.js';
 import { TARGETS } from '../../runtimes/host/bundles.js';
 import { DEFAULT_COMPATIBILITY_DATE } from '../../runtimes/host/workerd.js';
 import { sdkRecords, structureOf } from '../../support/fake-structure.js';
+import { bucketKeys } from '../../support/r2-keys.js';
 import { wideRows } from '../../support/r2-worker.js';
 
 /** What the test uses of the bucket, as miniflare hands it to Node. */
@@ -60,15 +61,7 @@ async function run(query: string) {
 
 /** The keys under `prefix` in the bucket, read from outside the Worker. */
 async function keys(prefix: string): Promise<string[]> {
-  const store = await bucket();
-  const out: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await store.list({ prefix, ...(cursor ? { cursor } : {}) });
-    out.push(...page.objects.map((o) => o.key));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  return out.sort();
+  return bucketKeys(await bucket(), prefix);
 }
 async function bytes(key: string): Promise<Uint8Array | undefined> {
   const object = await (await bucket()).get(key);
