@@ -190,58 +190,65 @@ describe('imednet export', () => {
     expect(screen).toMatch(/OTHER: 400 rows in \d+ tables/);
   }, 60_000);
 
-  it('Ctrl-C stops it at once, leaving no file that looks finished; --resume then writes every record exactly once', async () => {
-    const out = join(dir, 'interrupted');
-    server.api.setFaults({ latencyMs: 150 });
-    let child: ChildProcess | undefined;
-    try {
-      child = spawn(
-        process.execPath,
-        [...CLI, 'export', 'DEMO', '--to', 'csv', '--out', out, '--batch-size', '100'],
-        {
-          cwd: ROOT,
-          env: { PATH: process.env.PATH ?? '', ...keys() },
-        },
-      );
-      let stderr = '';
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-        stderr += chunk;
-      });
-      const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-      // Wait until some batches are on disk.
-      for (let i = 0; i < 600; i++) {
-        const manifest = await readFile(join(out, '.imednet-export.json'), 'utf8').catch(() => '');
-        if (manifest.includes('"batchId"')) break;
-        await new Promise((r) => setTimeout(r, 50));
+  it.each([
+    ['Ctrl-C (SIGINT)', 'SIGINT', 130],
+    ["a scheduler's SIGTERM", 'SIGTERM', 143],
+  ] as const)(
+    '%s stops it at once, leaving no file that looks finished; --resume then writes every record exactly once',
+    async (_what, signal, exitCode) => {
+      const out = join(dir, `interrupted-${signal}`);
+      server.api.setFaults({ latencyMs: 150 });
+      let child: ChildProcess | undefined;
+      try {
+        child = spawn(
+          process.execPath,
+          [...CLI, 'export', 'DEMO', '--to', 'csv', '--out', out, '--batch-size', '100'],
+          {
+            cwd: ROOT,
+            env: { PATH: process.env.PATH ?? '', ...keys() },
+          },
+        );
+        let stderr = '';
+        child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+        });
+        const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+        // Wait until some batches are on disk.
+        for (let i = 0; i < 600; i++) {
+          const manifest = await readFile(join(out, '.imednet-export.json'), 'utf8').catch(() => '');
+          if (manifest.includes('"batchId"')) break;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const sent = Date.now();
+        child.kill(signal);
+        expect(await exited).toBe(exitCode);
+        expect(Date.now() - sent).toBeLessThan(3000);
+        expect(stderr.trim().split('\n').at(-1)).toBe('imednet: stopped');
+        noStack(stderr);
+      } finally {
+        server.api.setFaults({});
       }
-      const sent = Date.now();
-      child.kill('SIGINT');
-      expect(await exited).toBe(130);
-      expect(Date.now() - sent).toBeLessThan(3000);
-      expect(stderr.trim().split('\n').at(-1)).toBe('imednet: stopped');
-      noStack(stderr);
-    } finally {
-      server.api.setFaults({});
-    }
-    const files = await readdir(out);
-    expect(files.some((f) => f.endsWith('.csv.partial'))).toBe(true);
-    expect(files.filter((f) => f.endsWith('.csv'))).toEqual([]);
+      const files = await readdir(out);
+      expect(files.some((f) => f.endsWith('.csv.partial'))).toBe(true);
+      expect(files.filter((f) => f.endsWith('.csv'))).toEqual([]);
 
-    const refused = await cli(['export', 'DEMO', '--to', 'csv', '--out', out], keys());
-    expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/holds an interrupted export of DEMO .*--resume/);
+      const refused = await cli(['export', 'DEMO', '--to', 'csv', '--out', out], keys());
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/holds an interrupted export of DEMO .*--resume/);
 
-    const resumed = await cli(
-      ['export', 'DEMO', '--to', 'csv', '--out', out, '--resume', '--batch-size', '100'],
-      keys(),
-    );
-    expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toMatch(/resumed: [\d,]+ rows were already written/);
-    const tables = await readCsvFolder(out);
-    for (const [form, ids] of recordIdsByForm('DEMO')) {
-      expect(tables.get(form)?.map((row) => Number(row.recordId))).toEqual(ids);
-    }
-  }, 180_000);
+      const resumed = await cli(
+        ['export', 'DEMO', '--to', 'csv', '--out', out, '--resume', '--batch-size', '100'],
+        keys(),
+      );
+      expect(resumed.code).toBe(0);
+      expect(resumed.stdout).toMatch(/resumed: [\d,]+ rows were already written/);
+      const tables = await readCsvFolder(out);
+      for (const [form, ids] of recordIdsByForm('DEMO')) {
+        expect(tables.get(form)?.map((row) => Number(row.recordId))).toEqual(ids);
+      }
+    },
+    180_000,
+  );
 
   it('--all-studies writes a folder per study, less --exclude', async () => {
     const out = join(dir, 'all');
