@@ -159,6 +159,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         // Each run of the demo starts its exports over.
         restart: true,
         progress: bars ? 'bars' : 'lines',
+        concurrency: 1,
       };
       const outcome = await runExport(
         { apiKey: DEFAULT_API_KEY, securityKey: DEFAULT_SECURITY_KEY, baseUrl: server.url },

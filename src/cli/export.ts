@@ -8,7 +8,8 @@
 import { join } from 'node:path';
 import { Imednet } from '../client.js';
 import type { ImednetOptions } from '../core/config.js';
-import { ConfigurationError } from '../core/errors.js';
+import { AbortError, ConfigurationError } from '../core/errors.js';
+import { runPerStudy } from '../plugins/orchestration/index.js';
 import type { ExportSink, ExportSummary, OutputDirectory } from '../plugins/sinks/index.js';
 import { exportStudy } from '../plugins/sinks/index.js';
 import { readBound } from '../plugins/workflows/dates.js';
@@ -64,6 +65,8 @@ export interface ExportCommand {
   resume: boolean;
   restart: boolean;
   progress: ProgressMode;
+  /** Studies exported at once (default 1). */
+  concurrency: number;
 }
 
 /** What the export did: each study's summary or error. */
@@ -142,6 +145,16 @@ export function readExportCommand(
   if (values.hive === true && format !== 'parquet') {
     throw new ConfigurationError('--hive is a Parquet layout: use it with --to parquet');
   }
+  const concurrencyText = text('concurrency');
+  const concurrency = concurrencyText === undefined ? 1 : Number(concurrencyText);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 16) {
+    throw new ConfigurationError('--concurrency must be a whole number from 1 to 16');
+  }
+  if (concurrency > 1 && format === 'duckdb') {
+    throw new ConfigurationError(
+      '--to duckdb writes one file, which one export at a time can hold: leave out --concurrency',
+    );
+  }
   if (values.resume === true && values.restart === true) {
     throw new ConfigurationError('Pass --resume or --restart, not both');
   }
@@ -158,6 +171,7 @@ export function readExportCommand(
     resume: values.resume === true,
     restart: values.restart === true,
     progress,
+    concurrency,
   };
   if (s3Endpoint !== undefined) command.s3Endpoint = s3Endpoint;
   const forms = list('forms');
@@ -285,26 +299,39 @@ export async function runExport(
   const perStudyFolder = command.allStudies || studyKeys.length > 1;
   const display = createDisplay(command.progress, streams);
   const outcome: ExportOutcome = { studies: [] };
+  const targets = new Map<string, string>();
   try {
-    for (const studyKey of studyKeys) {
-      if (signal.aborted) break;
-      const { sink, target, cleanup } = await sinkFor(command, studyKey, perStudyFolder);
-      const result: ExportOutcome['studies'][number] = { studyKey, target };
-      outcome.studies.push(result);
-      try {
+    // `--concurrency` studies at a time; each study's failure is its own (the sinks already retry
+    // their writes and the client its requests, so a study is not run again here).
+    const results = await runPerStudy(
+      async (studyKey, { signal: studySignal }) => {
+        const { sink, target, cleanup } = await sinkFor(command, studyKey, perStudyFolder);
+        targets.set(studyKey, target);
         try {
-          result.summary = await exportOne(client, command, studyKey, sink, target, signal, display);
+          return await exportOne(client, command, studyKey, sink, target, studySignal, display);
+        } catch (error) {
+          if (!signal.aborted && studyKeys.length > 1) display.failed(studyKey, describeError(error));
+          throw error;
         } finally {
           await cleanup?.();
         }
-      } catch (error) {
-        // An abort is the user's: it ends the whole run, not one study.
-        if (signal.aborted) throw error;
+      },
+      { studies: studyKeys, concurrency: command.concurrency, retries: 0, signal },
+    );
+    for (const result of results) {
+      // An abort is the user's: it ends the whole run, not one study.
+      if (signal.aborted) throw new AbortError('The export was stopped');
+      const entry: ExportOutcome['studies'][number] = {
+        studyKey: result.studyKey,
+        target: targets.get(result.studyKey) ?? '',
+      };
+      if (result.status === 'fulfilled') entry.summary = result.value!;
+      else {
         // With one study there is nothing else to go on with: its error is the command's.
-        if (studyKeys.length === 1) throw error;
-        result.error = error;
-        display.failed(studyKey, describeError(error));
+        if (studyKeys.length === 1) throw result.error;
+        entry.error = result.error;
       }
+      outcome.studies.push(entry);
     }
   } finally {
     display.stop();

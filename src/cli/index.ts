@@ -75,6 +75,8 @@ Export options:
   --batch-size N              rows per batch (default 1,000)
   --no-formula-guard          csv: leave text starting with = + - @ as it is (the guard is on by
                               default: such text gets a leading ' so spreadsheets do not run it)
+  --concurrency N             studies exported at once (default 1; not with duckdb); one study's
+                              failure never stops the others
   --resume                    continue an interrupted export from its manifest (exactly once)
   --restart                   export again over an earlier export (other forms' files stay)
   --quiet, -q                 no progress; --json: progress and results as NDJSON events on stdout
@@ -177,6 +179,7 @@ export async function main(
       exclude: { type: 'string' },
       to: { type: 'string' },
       's3-endpoint': { type: 'string' },
+      concurrency: { type: 'string' },
       forms: { type: 'string' },
       variables: { type: 'string' },
       labels: { type: 'boolean' },

@@ -273,6 +273,31 @@ describe('imednet export', () => {
     expect(await readdir(some)).toEqual(['OTHER']);
   }, 120_000);
 
+  it('--concurrency 2 exports studies side by side; one that fails is named, the others finish, exit 8', async () => {
+    const out = join(dir, 'side-by-side');
+    const { code, stdout, stderr } = await cli(
+      ['export', 'DEMO', 'NOPE', 'OTHER', '--to', 'ndjson', '--out', out, '--concurrency', '2'],
+      keys(),
+    );
+    expect(code).toBe(8);
+    expect(stderr).toMatch(/^NOPE: failed: .*NOPE/m);
+    noStack(stderr);
+    expect(stdout).toMatch(/^DEMO: 3,000 rows in /m);
+    expect(stdout).toMatch(/^OTHER: 400 rows in /m);
+    for (const study of ['DEMO', 'OTHER']) {
+      for (const [form, ids] of recordIdsByForm(study)) {
+        const lines = (await readFile(join(out, study, `${form}.ndjson`), 'utf8')).trim().split('\n');
+        expect(lines.map((l) => JSON.parse(l).recordId)).toEqual(ids);
+      }
+    }
+    const bad = await cli(
+      ['export', 'DEMO', '--to', 'duckdb', '--out', 'x.duckdb', '--concurrency', '2'],
+      {},
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/leave out --concurrency/);
+  }, 120_000);
+
   it('takes the keys from a .env file in the working folder when the environment has none', async () => {
     const folder = await mkdtemp(join(dir, 'dotenv-'));
     await writeFile(
