@@ -8,6 +8,7 @@
  * which `ps` shows).
  * Exit code 0 when the export finished; 1 with the error on stderr otherwise.
  */
+import { writeSync } from 'node:fs';
 import { Imednet } from '../../src/client.js';
 import { csvSink } from '../../src/plugins/sinks/csv.js';
 import { duckdbSink } from '../../src/plugins/sinks/duckdb.js';
@@ -26,7 +27,19 @@ if (!baseUrl || !studyKey || !kind || !target) {
   process.stderr.write('usage: export-child.ts <baseUrl> <studyKey> <sink> <target>\n');
   process.exit(2);
 }
-const say = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+// Written at once (a pipe's process.stdout.write is asynchronous): a line said is a line read,
+// even when the process then freezes or is killed.
+const say = (line: object) => writeSync(1, `${JSON.stringify(line)}\n`);
+/**
+ * IMEDNET_TEST_HOLD_AT_ROWS: once that many rows are written, the process says `held` and freezes
+ * (its event loop blocked), so that a test's SIGKILL lands halfway whatever the machine's load.
+ */
+const holdAt = Number(process.env.IMEDNET_TEST_HOLD_AT_ROWS ?? Number.POSITIVE_INFINITY);
+const hold = (rows: number) => {
+  if (rows < holdAt) return;
+  say({ event: 'held', rows });
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+};
 
 /** `<endpoint>/<bucket>/<prefix>` and the key pair from the environment, as s3Directory takes them. */
 function s3Target(url: string) {
@@ -64,7 +77,10 @@ try {
   const summary = await exportStudy(client, studyKey, make(), {
     batchSize: 100,
     checkpointEvery: 2,
-    onProgress: (p) => say({ event: 'batch', rows: p.rows, skipped: p.skippedRows }),
+    onProgress: (p) => {
+      say({ event: 'batch', rows: p.rows, skipped: p.skippedRows });
+      hold(p.rows);
+    },
   });
   say({ event: 'done', rows: summary.rows, skipped: summary.skippedRows, resumed: summary.resumed });
   process.exit(0);

@@ -79,16 +79,19 @@ function runChild(kind: string, target: string, env: Record<string, string> = {}
   return { child, lines, exit };
 }
 
-/** Runs an export, kills it once it has written `rows` rows, and waits for it to be gone. */
-async function killAfter(kind: string, target: string, rows: number, env?: Record<string, string>) {
-  const run = runChild(kind, target, env);
+/**
+ * Runs an export, kills it once it has written `rows` rows (the child freezes there and says
+ * `held`, so the kill lands halfway however slow this side is), and waits for it to be gone.
+ */
+async function killAfter(kind: string, target: string, rows: number, env: Record<string, string> = {}) {
+  const run = runChild(kind, target, { ...env, IMEDNET_TEST_HOLD_AT_ROWS: String(rows) });
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
       const last = run.lines.at(-1);
       if (last?.event === 'done') {
         clearInterval(timer);
         reject(new Error('the export finished before it could be killed'));
-      } else if ((last?.rows ?? 0) >= rows) {
+      } else if (last?.event === 'held') {
         clearInterval(timer);
         run.child.kill('SIGKILL');
         resolve();
