@@ -4,10 +4,19 @@
  * Progress goes to stderr (a line per second while records stream, a line per finished stream);
  * stdout gets one JSON summary per run, for schedulers and scripts.
  */
+import { rm, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Imednet } from '../client.js';
 import type { ImednetOptions } from '../core/config.js';
-import { ConfigurationError, isApiError, isRateLimitError, isServerError } from '../core/errors.js';
+import {
+  ConfigurationError,
+  isApiError,
+  isForbiddenError,
+  isNotFoundError,
+  isRateLimitError,
+  isServerError,
+  isUnauthorizedError,
+} from '../core/errors.js';
 import type { SyncCache } from '../plugins/sync/cache.js';
 import { sync } from '../plugins/sync/index.js';
 import { STREAMS, type Stream } from '../plugins/sync/keys.js';
@@ -88,20 +97,44 @@ async function withCache<T>(
   fn: (cache: SyncCache) => Promise<T>,
 ): Promise<T> {
   const { db, studyKey } = target;
+  let created = false;
   if (target.existing) {
     await requireFile(db, `No sync cache at ${db}; create it with: imednet sync ${studyKey} --db ${db}`);
   } else {
     const folder = dirname(resolve(db));
     await requireFolder(folder, `Cannot create ${db}: there is no folder ${folder}`);
+    created = !(await stat(db).then(
+      () => true,
+      () => false,
+    ));
   }
   const storage = await openSqlite(db);
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await storage.close();
+  };
   try {
     const Synced = Imednet.plugin(sync({ storage }));
     return await fn(new Synced(clientOptions).cache);
+  } catch (error) {
+    // A file this run created, refused before anything was fetched (wrong keys, no permission, no
+    // such study), is removed: no empty cache is left to be mistaken for one. Anything a sync had
+    // begun to store stays, for the next run to go on from.
+    if (created && nothingFetched(error)) {
+      await close();
+      for (const file of [db, `${db}-wal`, `${db}-shm`, `${db}-journal`]) await rm(file, { force: true });
+    }
+    throw error;
   } finally {
-    await storage.close();
+    await close();
   }
 }
+
+/** Errors that stop a sync before its first listing answers. */
+const nothingFetched = (error: unknown) =>
+  isUnauthorizedError(error) || isForbiddenError(error) || isNotFoundError(error);
 
 const toStdout = (line: string) => void process.stdout.write(`${line}\n`);
 const toStderr = (line: string) => void process.stderr.write(`${line}\n`);

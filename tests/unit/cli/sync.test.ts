@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -207,7 +207,23 @@ describe('imednet sync', () => {
     expect(error.code).toBe(3);
     expect(error.stderr).toMatch(/UnauthorizedError/);
     expect(error.stderr).not.toContain('sk-wrong-do-not-print');
+    // The file it would have created is not left behind, empty, to be taken for a cache.
+    expect((await readdir(dir)).filter((f) => f.startsWith('y.db'))).toEqual([]);
   }, 30_000);
+
+  it('a sync refused at once (no such study) leaves no new file, and never removes an existing one', async () => {
+    const fresh = join(dir, 'nope.db');
+    const refused = await cli(['sync', 'NOPE', '--db', fresh]).catch((e) => e);
+    expect(refused.code).toBe(4);
+    expect((await readdir(dir)).filter((f) => f.startsWith('nope.db'))).toEqual([]);
+    // An existing cache (another study's) refused for NOPE stays as it was.
+    const existing = join(dir, 'kept.db');
+    await cli(['sync', 'DEMO', '--db', existing]);
+    const before = (await stat(existing)).size;
+    const again = await cli(['sync', 'NOPE', '--db', existing]).catch((e) => e);
+    expect(again.code).toBe(4);
+    expect((await stat(existing)).size).toBe(before);
+  }, 60_000);
 
   it('with --every, runs again until Ctrl-C, then exits quietly with 130', async () => {
     const db = join(dir, 'every.db');
