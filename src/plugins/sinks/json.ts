@@ -24,7 +24,30 @@ export function ndjsonSink(options: TextFileSinkOptions): ExportSink {
   );
 }
 
-const decoder = new TextDecoder();
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+
+/**
+ * The canonical NDJSON lines as array elements, `\n{...}` joined by commas, on the bytes: a JSON
+ * line holds no raw newline (JSON escapes it in strings), so each newline byte ends a row.
+ */
+function elements(canonical: Uint8Array, first: boolean): Uint8Array {
+  let rows = 0;
+  for (const byte of canonical) if (byte === NEWLINE) rows++;
+  // Per row: a newline before it, and a comma before every row but the very first of the file.
+  const out = new Uint8Array(canonical.length + rows + (first ? 0 : 1) - 1);
+  let at = 0;
+  let start = 0;
+  for (let i = 0; i < canonical.length; i++) {
+    if (canonical[i] !== NEWLINE) continue;
+    if (start > 0 || !first) out[at++] = COMMA;
+    out[at++] = NEWLINE;
+    out.set(canonical.subarray(start, i), at);
+    at += i - start;
+    start = i + 1;
+  }
+  return out;
+}
 
 /**
  * The JSON sink: one array of objects per table, a file per table.
@@ -39,8 +62,7 @@ export function jsonSink(options: TextFileSinkOptions): ExportSink {
       // The canonical NDJSON lines become array elements: `\n{...}` joined by commas.
       encode(batch, canonical, first) {
         if (batch.rows.length === 0) return '';
-        const lines = decoder.decode(canonical).slice(0, -1).split('\n');
-        return `${first ? '' : ','}\n${lines.join(',\n')}`;
+        return elements(canonical, first);
       },
       footer: () => '\n]\n',
     },
