@@ -4,6 +4,7 @@
 // exports to Parquet and CSV) and an export against the mock API.
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import type { Backend } from './backend.js';
+import { backendEnv } from './examples.js';
 import type { NodeBinary } from './node-versions.js';
 import { type CheckOutcome, check } from './package-checks.js';
 import { WORK_DIR } from './paths.js';
@@ -17,12 +18,7 @@ const TIMEOUT_MS = 120_000;
 const userEnv = (backend: Backend) => ({
   PATH: process.env.PATH ?? '',
   HOME: process.env.HOME ?? WORK_DIR,
-  IMEDNET_API_KEY: backend.apiKey,
-  IMEDNET_SECURITY_KEY: backend.securityKey,
-  IMEDNET_BASE_URL: backend.baseUrl,
-  NO_COLOR: '1',
-  DENO_NO_UPDATE_CHECK: '1',
-  DENO_DIR: `${WORK_DIR}/deno-cache`,
+  ...backendEnv(backend),
   npm_config_update_notifier: 'false',
 });
 

@@ -53,9 +53,8 @@ const expectLines = (output: string, wanted: readonly (string | RegExp)[]) => {
   if (missing.length > 0) throw new Error(`output lacks ${missing.join(', ')}:\n${tail(output)}`);
 };
 
-/** The user-facing environment of the examples. */
-const exampleEnv = (backend: Backend) => ({
-  ...process.env,
+/** What a user sets to run against the mock: its keys and host, and quiet tools. */
+export const backendEnv = (backend: Backend) => ({
   IMEDNET_API_KEY: backend.apiKey,
   IMEDNET_SECURITY_KEY: backend.securityKey,
   IMEDNET_BASE_URL: backend.baseUrl,
@@ -63,6 +62,9 @@ const exampleEnv = (backend: Backend) => ({
   DENO_NO_UPDATE_CHECK: '1',
   DENO_DIR: `${WORK_DIR}/deno-cache`,
 });
+
+/** The user-facing environment of the examples. */
+const exampleEnv = (backend: Backend) => ({ ...process.env, ...backendEnv(backend) });
 
 /** examples/node: `node index.mjs`. */
 export function nodeExample(tarball: string, backend: Backend, subjects: number): Promise<CheckOutcome> {
