@@ -29,6 +29,7 @@ const entry = {
   'plugins/sinks/duckdb': 'src/plugins/sinks/duckdb.ts',
   'plugins/sinks/browser': 'src/plugins/sinks/browser.ts',
   'plugins/orchestration/index': 'src/plugins/orchestration/index.ts',
+  'plugins/duckdb/index': 'src/plugins/duckdb/index.ts',
 };
 
 export default defineConfig([
@@ -57,6 +58,13 @@ export default defineConfig([
       'fflate',
       'aws4fetch',
       '@duckdb/node-api',
+      // DuckDB-WASM (its worker and .wasm are resolved from the user's install at run time).
+      '@duckdb/duckdb-wasm',
+      'apache-arrow',
+      'node:module',
+      'node:worker_threads',
+      'node:url',
+      'node:path',
     ],
     // Keep `node:` on builtins: Deno and Workers resolve `node:http`, not a bare `http`.
     removeNodeProtocol: false,

@@ -1,0 +1,533 @@
+/**
+ * A study's records in DuckDB-WASM: one in-memory database behind one worker, started at first use
+ * (the WebAssembly module takes seconds to compile), fed batch by batch as Arrow IPC, asked SQL
+ * that answers Arrow tables or plain rows, and closed with its worker so the process can exit.
+ * Operations run one at a time, in call order, on one connection: a query asked during a load
+ * waits for the load to commit.
+ */
+import type { Table } from 'apache-arrow';
+import type { Imednet } from '../../client.js';
+import { ConfigurationError, ImednetError } from '../../core/errors.js';
+import { type RowsOptions, Workflows } from '../workflows/index.js';
+import type { RowBatch, TableSpec } from '../workflows/tables.js';
+import { batchTable, decodeIpc, ipcStream, plainRows, schemaOf } from './arrow.js';
+import { checkBundles, type DuckdbBundles, installedBundles, isNodeLike, nodeFilePath } from './bundles.js';
+import { StudyDatabaseError } from './errors.js';
+import { type Arrow, type DuckdbWasm, loadArrow, loadDuckdb } from './library.js';
+import { type NodeWebWorker, startNodeWorker } from './node-worker.js';
+
+/**
+ * Options of {@link openStudyDatabase}.
+ * @example { bundles: { mvp: { mainModule: '/assets/duckdb-mvp.wasm', mainWorker: '/assets/duckdb-browser-mvp.worker.js' } }, startTimeout: 120_000 }
+ */
+export interface StudyDatabaseOptions {
+  /**
+   * DuckDB-WASM's files. In Node the default is the installed `@duckdb/duckdb-wasm` package's own;
+   * elsewhere they must be given (a bundler's asset URLs or your server's): nothing is fetched
+   * from a CDN unless you give a CDN's URLs here.
+   */
+  bundles?: DuckdbBundles;
+  /**
+   * Most milliseconds DuckDB-WASM may take to start (default 60,000; it takes about 5 s on a busy
+   * two-core machine): past it the start fails instead of waiting on a worker that never answers.
+   */
+  startTimeout?: number;
+  /**
+   * Let DuckDB download and load extensions at first use (Parquet, JSON, ICU time zones...) from
+   * DuckDB's extension repository (default false: a statement that needs one fails at once instead
+   * of fetching it, or, offline, of waiting forever).
+   */
+  autoloadExtensions?: boolean;
+}
+
+/**
+ * Options of {@link StudyDatabase.loadStudy}: which records and how they become rows (as
+ * `client.workflows.rows` takes them), and where the tables go.
+ * @example { forms: ['AE', 'VS'], schema: 'mystudy', batchSize: 5000, onProgress: ({ table, rows }) => console.log(table, rows) }
+ */
+export interface LoadStudyOptions extends RowsOptions {
+  /** The DuckDB schema holding the tables (default `main`; created when missing). */
+  schema?: string;
+  /** Told after each batch is in. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/**
+ * Options of {@link StudyDatabase.loadRows}.
+ * @example { tables: await client.workflows.tables('MYSTUDY'), schema: 'mystudy' }
+ */
+export interface LoadRowsOptions {
+  /**
+   * Every table to create, even those no batch fills (a form without records). A batch of a table
+   * not listed creates its table when it comes.
+   */
+  tables?: readonly TableSpec[];
+  /** The DuckDB schema holding the tables (default `main`; created when missing). */
+  schema?: string;
+  /** Stops the load between batches; nothing of it stays. */
+  signal?: AbortSignal;
+  /** Told after each batch is in. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** How far a load has come, after a batch. */
+export interface LoadProgress {
+  /** The table the batch went into. */
+  table: string;
+  /** Rows in that table so far. */
+  rows: number;
+  /** Rows in all tables so far. */
+  totalRows: number;
+}
+
+/** What a load put in the database. */
+export interface LoadSummary {
+  /** The DuckDB schema holding the tables. */
+  schema: string;
+  /** Each table created, in order, with its row count. */
+  tables: { name: string; rows: number }[];
+  /** Rows in all tables. */
+  rows: number;
+  /** Milliseconds the load took (from the first request to the commit). */
+  ms: number;
+}
+
+/**
+ * A value for a `?` or `$1` placeholder. A `Date` is sent as its ISO 8601 text, which DuckDB
+ * casts where a timestamp is expected.
+ */
+export type QueryParam = string | number | boolean | null | Date;
+
+/** A quoted identifier: any name, as it is. */
+export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+type AsyncDuckDB = InstanceType<DuckdbWasm['AsyncDuckDB']>;
+
+interface Engine {
+  arrow: Arrow;
+  db: AsyncDuckDB;
+  /** The one connection every operation runs on. */
+  connection: number;
+}
+
+const closedError = () => new StudyDatabaseError('the study database is closed');
+
+/** DuckDB's error as ours, its message kept: it is about SQL the caller wrote. */
+function queryError(cause: unknown): StudyDatabaseError {
+  if (cause instanceof ImednetError) return cause as StudyDatabaseError;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new StudyDatabaseError(message.split('\n\n')[0]?.trim() || 'DuckDB failed', { cause });
+}
+
+/** Aborts when any of the signals does (AbortSignal.any where the runtime has it). */
+function anySignal(signals: readonly AbortSignal[]): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any([...signals]);
+  const controller = new AbortController();
+  for (const signal of signals) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+  }
+  return controller.signal;
+}
+
+/**
+ * A DuckDB-WASM database for a study's records: {@link StudyDatabase.loadStudy} fills it (a table
+ * per form, named by the form key), {@link StudyDatabase.query} and
+ * {@link StudyDatabase.queryArrow} read it, {@link StudyDatabase.close} (or `await using`) ends
+ * it. Made by {@link openStudyDatabase}; DuckDB starts at first use, or at {@link StudyDatabase.start}.
+ */
+export class StudyDatabase {
+  readonly #options: StudyDatabaseOptions;
+  #engine: Promise<Engine> | undefined;
+  #worker: Worker | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  /** Rejects once closed: every wait races it, since a terminated worker never answers. */
+  readonly #closing: Promise<never>;
+  #rejectClosing!: (error: Error) => void;
+  /** Stops a running load when the database closes. */
+  readonly #abort = new AbortController();
+  /** Operations (and a start) under way. */
+  #busy = 0;
+
+  constructor(options: StudyDatabaseOptions = {}) {
+    if (options.bundles !== undefined) checkBundles(options.bundles);
+    if (
+      options.startTimeout !== undefined &&
+      !(typeof options.startTimeout === 'number' && options.startTimeout > 0)
+    ) {
+      throw new ConfigurationError('startTimeout must be a positive number of milliseconds');
+    }
+    this.#options = options;
+    this.#closing = new Promise<never>((_, reject) => {
+      this.#rejectClosing = reject;
+    });
+    // Nobody may be waiting when it closes.
+    this.#closing.catch(() => {});
+  }
+
+  /** True once {@link StudyDatabase.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Starts DuckDB-WASM now rather than at first use (every method starts it anyway); resolves once
+   * it answers. Starting twice starts once.
+   * @example
+   * const db = openStudyDatabase();
+   * await db.start(); // pay the start-up here, before the first query
+   */
+  async start(): Promise<void> {
+    await this.#held(() => this.#started());
+  }
+
+  /**
+   * Loads a study from the API, batch by batch through `client.workflows.rows` (a client without
+   * the workflows plugin gets one for the load): a table per form named by its form key (or one
+   * `records` table with `layout: 'long'`), every form's table created even when it has no
+   * records, columns typed from the variables. Existing tables of those names in the schema are
+   * replaced. One transaction: a load that fails or is aborted leaves the database as it was.
+   * @example
+   * const summary = await db.loadStudy(client, 'MYSTUDY', { forms: ['AE', 'VS'] });
+   * console.log(summary.tables, `${summary.rows} rows in ${summary.ms} ms`);
+   */
+  loadStudy(
+    client: Imednet & { workflows?: Workflows },
+    studyKey: string,
+    options: LoadStudyOptions = {},
+  ): Promise<LoadSummary> {
+    const workflows = client.workflows instanceof Workflows ? client.workflows : new Workflows(client);
+    const { schema, onProgress, ...rowsOptions } = options;
+    // Its place in line is taken now: what is asked after the call sees the study loaded.
+    return this.#run(async (engine) => {
+      const started = performance.now();
+      const signal = this.#loadSignal(options.signal);
+      const tables = await workflows.tables(studyKey, rowsOptions);
+      const summary = await this.#load(engine, workflows.rows(studyKey, { ...rowsOptions, signal }), {
+        tables,
+        signal,
+        ...(schema !== undefined ? { schema } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
+      return { ...summary, ms: Math.round(performance.now() - started) };
+    });
+  }
+
+  /**
+   * Loads row batches (the record mapper's, from the API, the sync cache or your own code) into a
+   * table per batch table, replacing tables of those names in the schema. One transaction: a load
+   * that fails or is aborted leaves the database as it was.
+   * @example
+   * const tables = await client.workflows.tables('MYSTUDY');
+   * await db.loadRows(client.workflows.rows('MYSTUDY'), { tables });
+   */
+  loadRows(
+    batches: AsyncIterable<RowBatch> | Iterable<RowBatch>,
+    options: LoadRowsOptions = {},
+  ): Promise<LoadSummary> {
+    return this.#run((engine) => this.#load(engine, batches, options));
+  }
+
+  /** Stops a load when the caller's signal aborts or the database closes. */
+  #loadSignal(signal: AbortSignal | undefined): AbortSignal {
+    return anySignal([this.#abort.signal, ...(signal ? [signal] : [])]);
+  }
+
+  /** One load, in its turn: tables replaced and filled in one transaction. */
+  async #load(
+    { arrow, db, connection }: Engine,
+    batches: AsyncIterable<RowBatch> | Iterable<RowBatch>,
+    options: LoadRowsOptions,
+  ): Promise<LoadSummary> {
+    const schema = options.schema ?? 'main';
+    if (typeof schema !== 'string' || schema.length === 0) {
+      throw new ConfigurationError('schema must be a non-empty string');
+    }
+    const started = performance.now();
+    const signal = this.#loadSignal(options.signal);
+    const run = (sql: string) => db.runQuery(connection, sql);
+    const tables = new Map<string, { spec: TableSpec; schema: ReturnType<typeof schemaOf>; rows: number }>();
+    const folded = new Map<string, string>();
+    const create = async (spec: TableSpec) => {
+      // DuckDB ignores letter case in names: two such tables would be one.
+      const other = folded.get(spec.name.toLowerCase());
+      if (other !== undefined && other !== spec.name) {
+        throw new StudyDatabaseError(
+          `tables ${other} and ${spec.name} differ only in letter case, which DuckDB ignores`,
+        );
+      }
+      folded.set(spec.name.toLowerCase(), spec.name);
+      const table = { spec, schema: schemaOf(arrow, spec), rows: 0 };
+      tables.set(spec.name, table);
+      await run(`DROP TABLE IF EXISTS ${quoteIdentifier(schema)}.${quoteIdentifier(spec.name)}`);
+      // The table's types come from the same Arrow schema as its batches: one mapping, not two.
+      await db.insertArrowFromIPCStream(connection, ipcStream(arrow, new arrow.Table(table.schema)), {
+        name: spec.name,
+        schema,
+        create: true,
+      });
+      return table;
+    };
+    let totalRows = 0;
+    await run('BEGIN TRANSACTION');
+    try {
+      await run(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+      for (const spec of options.tables ?? []) {
+        if (!tables.has(spec.name)) await create(spec);
+      }
+      for await (const batch of batches) {
+        signal.throwIfAborted();
+        const table = tables.get(batch.table.name) ?? (await create(batch.table));
+        if (batch.rows.length === 0) continue;
+        const bytes = ipcStream(arrow, batchTable(arrow, table.spec, table.schema, batch.rows));
+        await db
+          .insertArrowFromIPCStream(connection, bytes, { name: table.spec.name, schema, create: false })
+          .catch((cause: unknown) => {
+            // DuckDB's message may quote a value: it stays in the cause.
+            throw new StudyDatabaseError(`DuckDB refused a batch of table ${table.spec.name}`, { cause });
+          });
+        table.rows += batch.rows.length;
+        totalRows += batch.rows.length;
+        options.onProgress?.({ table: table.spec.name, rows: table.rows, totalRows });
+      }
+      signal.throwIfAborted();
+      await run('COMMIT');
+    } catch (error) {
+      if (!this.#closed) await run('ROLLBACK').catch(() => {});
+      throw signal.aborted && this.#closed ? closedError() : error;
+    }
+    return {
+      schema,
+      tables: [...tables.values()].map((t) => ({ name: t.spec.name, rows: t.rows })),
+      rows: totalRows,
+      ms: Math.round(performance.now() - started),
+    };
+  }
+
+  /**
+   * Runs SQL and answers its rows as plain objects: integers as numbers (a bigint past 2^53),
+   * decimals as numbers, dates and timestamps as `Date`, nulls as null. Placeholders (`?`, `$1`)
+   * take `params`.
+   * @example
+   * const rows = await db.query('SELECT siteName, count(*) AS n FROM "AE" GROUP BY siteName ORDER BY n DESC');
+   * const one = await db.query('SELECT * FROM "VS" WHERE subjectKey = ?', ['01-001']);
+   */
+  async query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: readonly QueryParam[],
+  ): Promise<T[]> {
+    const arrow = await loadArrow();
+    return plainRows(arrow, await this.queryArrow(sql, params)) as T[];
+  }
+
+  /**
+   * Runs SQL and answers its result as an Apache Arrow table (of the `apache-arrow` package an ES
+   * module import gets). Placeholders (`?`, `$1`) take `params`.
+   * @example
+   * const table = await db.queryArrow('SELECT * FROM "VS"');
+   * console.log(table.numRows, table.schema.fields.map((f) => String(f.type)));
+   */
+  queryArrow(sql: string, params?: readonly QueryParam[]): Promise<Table> {
+    if (typeof sql !== 'string' || sql.trim() === '') {
+      return Promise.reject(new ConfigurationError('query: give the SQL to run'));
+    }
+    return this.#run(async ({ arrow, db, connection }) => {
+      try {
+        if (params === undefined || params.length === 0) {
+          return decodeIpc(arrow, await db.runQuery(connection, sql));
+        }
+        const values = params.map((p) => (p instanceof Date ? p.toISOString() : p));
+        const statement = await db.createPrepared(connection, sql);
+        try {
+          return decodeIpc(arrow, await db.runPrepared(connection, statement, values));
+        } finally {
+          await db.closePrepared(connection, statement).catch(() => {});
+        }
+      } catch (error) {
+        throw queryError(error);
+      }
+    });
+  }
+
+  /**
+   * Ends the database: a running load stops and leaves nothing, pending operations fail with
+   * StudyDatabaseError, and the worker is terminated (nothing is left to keep a Node process
+   * alive). Closing twice closes once.
+   * @example
+   * const db = openStudyDatabase();
+   * try {
+   *   await db.loadStudy(client, 'MYSTUDY');
+   * } finally {
+   *   await db.close();
+   * }
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort(closedError());
+    this.#rejectClosing(closedError());
+    // A start under way sees #closed at its next step and terminates what it made.
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    await this.#engine?.catch(() => {});
+  }
+
+  /** `await using db = openStudyDatabase()` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Runs `op` after every earlier operation, on the started engine; fails at once when closed. */
+  #run<T>(op: (engine: Engine) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(closedError());
+    const result = this.#held(() =>
+      this.#queue.then(async () => {
+        if (this.#closed) throw closedError();
+        return op(await this.#started());
+      }),
+    );
+    this.#queue = result.catch(() => {});
+    return Promise.race([result, this.#closing]);
+  }
+
+  /** Counts `work` as under way while it runs (see #holdProcess). */
+  async #held<T>(work: () => Promise<T>): Promise<T> {
+    this.#busy++;
+    this.#holdProcess();
+    try {
+      return await work();
+    } finally {
+      this.#busy--;
+      this.#holdProcess();
+    }
+  }
+
+  #started(): Promise<Engine> {
+    if (this.#closed) return Promise.reject(closedError());
+    this.#engine ??= Promise.race([this.#start(), this.#closing]).catch((error: unknown) => {
+      // A failed start may be retried (a package installed meanwhile).
+      this.#engine = undefined;
+      throw error;
+    });
+    return this.#engine;
+  }
+
+  async #start(): Promise<Engine> {
+    const [duckdb, arrow] = await Promise.all([loadDuckdb(), loadArrow()]);
+    const bundle = await duckdb.selectBundle(await this.#bundles());
+    if (!bundle.mainWorker) throw new ConfigurationError('bundles: the selected build has no mainWorker');
+    const { worker, mainModule } = await this.#makeWorker(bundle.mainModule, bundle.mainWorker);
+    if (this.#closed) {
+      worker.terminate();
+      throw closedError();
+    }
+    this.#worker = worker;
+    this.#holdProcess();
+    const timeout = this.#options.startTimeout ?? 60_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onError: ((event: Event) => void) | undefined;
+    // A worker that fails to load, or never answers, fails the start instead of hanging it.
+    const failed = new Promise<never>((_, reject) => {
+      onError = (event: Event) => {
+        const message = (event as ErrorEvent).message;
+        reject(new StudyDatabaseError(`DuckDB-WASM's worker failed${message ? `: ${message}` : ''}`));
+      };
+      worker.addEventListener('error', onError);
+      timer = setTimeout(
+        () => reject(new StudyDatabaseError(`DuckDB-WASM did not start within ${timeout} ms`)),
+        timeout,
+      );
+    });
+    const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
+    try {
+      const connection = await Promise.race([
+        (async () => {
+          await db.instantiate(mainModule, bundle.pthreadWorker);
+          await db.open({});
+          const connection = await db.connectInternal();
+          if (!this.#options.autoloadExtensions) {
+            // An extension DuckDB would fetch at first use (Parquet, JSON, ICU...) comes from the
+            // network, and offline the statement waits forever: fail at once instead.
+            await db.runQuery(
+              connection,
+              'SET autoinstall_known_extensions = false; SET autoload_known_extensions = false',
+            );
+          }
+          return connection;
+        })(),
+        failed,
+      ]);
+      return { arrow, db, connection };
+    } catch (error) {
+      worker.terminate();
+      if (this.#worker === worker) this.#worker = undefined;
+      if (this.#closed) throw closedError();
+      throw error instanceof ImednetError
+        ? error
+        : new StudyDatabaseError('DuckDB-WASM did not start', { cause: error });
+    } finally {
+      clearTimeout(timer);
+      if (onError) worker.removeEventListener('error', onError);
+    }
+  }
+
+  /** The caller's bundles, or in Node the installed package's. */
+  async #bundles(): Promise<DuckdbBundles> {
+    if (this.#options.bundles) return this.#options.bundles;
+    if (!isNodeLike()) {
+      throw new ConfigurationError(
+        "openStudyDatabase: outside Node give the bundles option (the URLs of DuckDB-WASM's .wasm and worker files, e.g. from your bundler); nothing is fetched from a CDN by default",
+      );
+    }
+    return installedBundles();
+  }
+
+  /** The worker, and the module as that worker reads it (in Node a file path). */
+  async #makeWorker(mainModule: string, mainWorker: string): Promise<{ worker: Worker; mainModule: string }> {
+    if (isNodeLike()) {
+      const [script, module] = await Promise.all([nodeFilePath(mainWorker), nodeFilePath(mainModule)]);
+      await assertReadable([script, module]);
+      return { worker: await startNodeWorker(script), mainModule: module };
+    }
+    return { worker: new Worker(mainWorker), mainModule };
+  }
+
+  /**
+   * A Node worker holds the process open only while an operation runs: a database nobody closed
+   * does not keep a finished script from exiting, and one mid-query does not let it exit early.
+   */
+  #holdProcess(): void {
+    const worker = this.#worker as Partial<NodeWebWorker> | undefined;
+    if (this.#busy > 0) worker?.ref?.();
+    else worker?.unref?.();
+  }
+}
+
+/** In Node, both files must be there before a worker starts: a clear error instead of a failed start. */
+async function assertReadable(files: readonly string[]): Promise<void> {
+  const { access } = await import('node:fs/promises');
+  for (const file of files) {
+    await access(file).catch((cause: unknown) => {
+      throw new ConfigurationError(`imednet/plugins/duckdb: DuckDB-WASM file not found: ${file}`, { cause });
+    });
+  }
+}
+
+/**
+ * Opens a DuckDB-WASM database for a study's records. Nothing starts until first use (or
+ * `start()`): DuckDB-WASM then loads in a worker (in Node a worker thread, from the installed
+ * `@duckdb/duckdb-wasm` package; elsewhere from the `bundles` you give). Close it with `close()`
+ * or `await using`.
+ * @example
+ * import { Imednet } from 'imednet';
+ * import { openStudyDatabase } from 'imednet/plugins/duckdb';
+ *
+ * const client = new Imednet({ apiKey, securityKey });
+ * await using db = openStudyDatabase();
+ * await db.loadStudy(client, 'MYSTUDY');
+ * console.log(await db.query('SELECT siteName, count(*) AS records FROM "AE" GROUP BY siteName'));
+ */
+export function openStudyDatabase(options: StudyDatabaseOptions = {}): StudyDatabase {
+  return new StudyDatabase(options);
+}
