@@ -139,7 +139,9 @@ function anySignal(signals: readonly AbortSignal[]): AbortSignal {
 export class StudyDatabase {
   readonly #options: StudyDatabaseOptions;
   #engine: Promise<Engine> | undefined;
+  /** The worker and the DuckDB client on it, from the moment they exist until closed. */
   #worker: Worker | undefined;
+  #db: AsyncDuckDB | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   /** Rejects once closed: every wait races it, since a terminated worker never answers. */
@@ -189,6 +191,7 @@ export class StudyDatabase {
    * records, columns typed from the variables. Existing tables of those names in the schema are
    * replaced. One transaction: a load that fails or is aborted leaves the database as it was.
    * @example
+   * await using db = openStudyDatabase();
    * const summary = await db.loadStudy(client, 'MYSTUDY', { forms: ['AE', 'VS'] });
    * console.log(summary.tables, `${summary.rows} rows in ${summary.ms} ms`);
    */
@@ -219,6 +222,7 @@ export class StudyDatabase {
    * table per batch table, replacing tables of those names in the schema. One transaction: a load
    * that fails or is aborted leaves the database as it was.
    * @example
+   * await using db = openStudyDatabase();
    * const tables = await client.workflows.tables('MYSTUDY');
    * await db.loadRows(client.workflows.rows('MYSTUDY'), { tables });
    */
@@ -310,6 +314,7 @@ export class StudyDatabase {
    * decimals as numbers, dates and timestamps as `Date`, nulls as null. Placeholders (`?`, `$1`)
    * take `params`.
    * @example
+   * await using db = openStudyDatabase();
    * const rows = await db.query('SELECT siteName, count(*) AS n FROM "AE" GROUP BY siteName ORDER BY n DESC');
    * const one = await db.query('SELECT * FROM "VS" WHERE subjectKey = ?', ['01-001']);
    */
@@ -325,6 +330,7 @@ export class StudyDatabase {
    * Runs SQL and answers its result as an Apache Arrow table (of the `apache-arrow` package an ES
    * module import gets). Placeholders (`?`, `$1`) take `params`.
    * @example
+   * await using db = openStudyDatabase();
    * const table = await db.queryArrow('SELECT * FROM "VS"');
    * console.log(table.numRows, table.schema.fields.map((f) => String(f.type)));
    */
@@ -367,10 +373,20 @@ export class StudyDatabase {
     this.#closed = true;
     this.#abort.abort(closedError());
     this.#rejectClosing(closedError());
-    // A start under way sees #closed at its next step and terminates what it made.
-    this.#worker?.terminate();
-    this.#worker = undefined;
+    // A start under way sees #closed at its next step and ends what it made.
+    this.#terminate();
     await this.#engine?.catch(() => {});
+  }
+
+  /**
+   * Ends the worker. The DuckDB client lets go of it first: told of the worker's end with requests
+   * pending, it would write a warning to the console.
+   */
+  #terminate(): void {
+    this.#db?.detach();
+    this.#worker?.terminate();
+    this.#db = undefined;
+    this.#worker = undefined;
   }
 
   /** `await using db = openStudyDatabase()` closes it at the end of the block. */
@@ -440,6 +456,7 @@ export class StudyDatabase {
       );
     });
     const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
+    this.#db = db;
     try {
       const connection = await Promise.race([
         (async () => {
@@ -457,11 +474,12 @@ export class StudyDatabase {
           return connection;
         })(),
         failed,
+        this.#closing,
       ]);
       return { arrow, db, connection };
     } catch (error) {
-      worker.terminate();
-      if (this.#worker === worker) this.#worker = undefined;
+      if (this.#worker === worker) this.#terminate();
+      else worker.terminate();
       if (this.#closed) throw closedError();
       throw error instanceof ImednetError
         ? error

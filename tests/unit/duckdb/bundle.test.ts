@@ -1,0 +1,94 @@
+/**
+ * DuckDB-WASM and Arrow stay in imednet/plugins/duckdb: bundling every other `exports` entry from
+ * source reaches neither package nor any file of the plugin, and the plugin itself reaches them,
+ * and Node's builtins, only through `import()` at first use, so it loads in any runtime without
+ * them. (The runtime suite's bundle check does the same for the packed root entry.)
+ */
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import * as esbuild from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../runtimes/host/paths.js';
+
+const HEAVY = /^(@duckdb\/duckdb-wasm|apache-arrow)(\/|$)/;
+
+interface Reached {
+  path: string;
+  kind: esbuild.ImportKind;
+  importer: string;
+}
+
+/** Every package, builtin and source file an entry's source reaches; packages are not followed. */
+async function reach(entry: string): Promise<{ packages: Reached[]; files: string[] }> {
+  const packages: Reached[] = [];
+  const result = await esbuild.build({
+    entryPoints: [join(ROOT, entry)],
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'esm',
+    platform: 'neutral',
+    logLevel: 'silent',
+    plugins: [
+      {
+        name: 'record-packages',
+        setup(build) {
+          build.onResolve({ filter: /^[^./]/ }, (args) => {
+            packages.push({ path: args.path, kind: args.kind, importer: relative(ROOT, args.importer) });
+            return { path: args.path, external: true };
+          });
+        },
+      },
+    ],
+  });
+  return { packages, files: Object.keys(result.metafile.inputs) };
+}
+
+/** The source file of each `exports` entry. */
+async function entries(): Promise<Map<string, string>> {
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, string | { import?: { default?: string } }>;
+  };
+  const out = new Map<string, string>();
+  for (const [subpath, target] of Object.entries(pkg.exports)) {
+    const built = typeof target === 'string' ? target : target.import?.default;
+    if (!built?.startsWith('./dist/')) continue;
+    out.set(subpath, built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
+  }
+  return out;
+}
+
+describe('where DuckDB-WASM and Arrow are reachable from', async () => {
+  const all = await entries();
+
+  it('lists the plugin among the exports', () => {
+    expect(all.get('./plugins/duckdb')).toBe('src/plugins/duckdb/index.ts');
+    expect(all.size).toBeGreaterThan(20);
+  });
+
+  it.each([...all].filter(([subpath]) => subpath !== './plugins/duckdb'))(
+    '%s reaches neither, nor the plugin',
+    async (_subpath, source) => {
+      const { packages, files } = await reach(source);
+      expect(packages.filter((p) => HEAVY.test(p.path))).toEqual([]);
+      expect(files.filter((f) => f.includes('plugins/duckdb/'))).toEqual([]);
+    },
+    30_000,
+  );
+
+  it('imednet/plugins/duckdb reaches them, and Node builtins, only by import() at first use', async () => {
+    const { packages } = await reach('src/plugins/duckdb/index.ts');
+    const lazy = packages.filter((p) => HEAVY.test(p.path) || p.path.startsWith('node:'));
+    expect(lazy.map((p) => p.path)).toEqual(
+      expect.arrayContaining([
+        '@duckdb/duckdb-wasm/dist/duckdb-browser.mjs',
+        'apache-arrow',
+        'node:worker_threads',
+      ]),
+    );
+    expect(lazy.filter((p) => p.kind !== 'dynamic-import')).toEqual([]);
+    // Loaded with the entry: the SDK's own source and its dependencies, nothing more.
+    const eager = new Set(packages.filter((p) => !lazy.includes(p)).map((p) => p.path));
+    expect([...eager].filter((p) => p !== 'ky' && p !== 'valibot')).toEqual([]);
+  });
+});
