@@ -12,12 +12,22 @@ import { type Arrow, loadArrow } from './library.js';
 const DAY_MS = 86_400_000;
 
 /**
+ * Who the Arrow is for: `arrow` (any Arrow reader: `datetime` is Timestamp(ms, UTC)) or `duckdb`
+ * (the IPC DuckDB-WASM creates and fills tables from: `datetime` is Timestamp(µs) without a zone,
+ * which DuckDB reads as a plain `TIMESTAMP`; the values are UTC all the same). DuckDB-WASM does
+ * `date_trunc`, `extract` and the like on a `TIMESTAMP WITH TIME ZONE` only with its ICU
+ * extension, which it downloads at first use (offline: waits for forever); on a `TIMESTAMP`
+ * (not `TIMESTAMP_MS`, what a millisecond Arrow column becomes) they are built in.
+ */
+export type ArrowTarget = 'arrow' | 'duckdb';
+
+/**
  * The Arrow type of each column type: `integer` is Int64 (the mapper answers any safe integer,
  * which Int32 would refuse partway through a study), `date` a day count (DuckDB `DATE`),
- * `datetime` milliseconds since the epoch in UTC (DuckDB `TIMESTAMP WITH TIME ZONE`), and `time`
- * stays the mapper's text (`HH:mm` or `HH:mm:ss`: a TIME column would add seconds never entered).
+ * `datetime` a UTC timestamp (see {@link ArrowTarget}), and `time` stays the mapper's text
+ * (`HH:mm` or `HH:mm:ss`: a TIME column would add seconds never entered).
  */
-function arrowType(arrow: Arrow, type: ColumnType): DataType {
+function arrowType(arrow: Arrow, type: ColumnType, target: ArrowTarget): DataType {
   switch (type) {
     case 'integer':
       return new arrow.Int64();
@@ -28,7 +38,7 @@ function arrowType(arrow: Arrow, type: ColumnType): DataType {
     case 'date':
       return new arrow.DateDay();
     case 'datetime':
-      return new arrow.TimestampMillisecond('UTC');
+      return target === 'duckdb' ? new arrow.TimestampMicrosecond() : new arrow.TimestampMillisecond('UTC');
     default:
       return new arrow.Utf8();
   }
@@ -40,6 +50,7 @@ function fieldMetadata(column: Column): Map<string, string> {
     ['imednet.type', column.type],
     ['imednet.kind', column.kind],
   ]);
+  if (column.type === 'datetime') metadata.set('imednet.timezone', 'UTC');
   if (column.variable) {
     metadata.set('imednet.variable', column.variable.name);
     if (column.variable.type !== undefined) metadata.set('imednet.variableType', column.variable.type);
@@ -48,10 +59,11 @@ function fieldMetadata(column: Column): Map<string, string> {
   return metadata;
 }
 
-/** The Arrow schema of a table: a nullable field per column, in order. */
-export function schemaOf(arrow: Arrow, table: TableSpec): Schema {
+/** The Arrow schema of a table for `target`: a nullable field per column, in order. */
+export function schemaOf(arrow: Arrow, table: TableSpec, target: ArrowTarget = 'arrow'): Schema {
   const fields: Field[] = table.columns.map(
-    (column) => new arrow.Field(column.name, arrowType(arrow, column.type), true, fieldMetadata(column)),
+    (column) =>
+      new arrow.Field(column.name, arrowType(arrow, column.type, target), true, fieldMetadata(column)),
   );
   return new arrow.Schema(fields, new Map([['imednet.table', table.name]]));
 }
@@ -154,14 +166,16 @@ function columnData(arrow: Arrow, table: TableSpec, column: Column, type: DataTy
     }
     case 'datetime': {
       const values = new BigInt64Array(length);
+      const perMs =
+        (type as InstanceType<Arrow['Timestamp']>).unit === arrow.TimeUnit.MICROSECOND ? 1000n : 1n;
       each((v, i) => {
         if (!(v instanceof Date) || Number.isNaN(v.getTime())) return false;
-        values[i] = BigInt(v.getTime());
+        values[i] = BigInt(v.getTime()) * perMs;
         return true;
       });
       return arrow.makeData({
         ...base,
-        type: type as InstanceType<Arrow['TimestampMillisecond']>,
+        type: type as InstanceType<Arrow['Timestamp']>,
         data: values,
         ...nullsOf(),
       });

@@ -33,11 +33,13 @@ export interface StudyDatabaseOptions {
    */
   startTimeout?: number;
   /**
-   * Let DuckDB download and load extensions at first use (Parquet, JSON, ICU time zones...) from
-   * DuckDB's extension repository (default false: a statement that needs one fails at once instead
-   * of fetching it, or, offline, of waiting forever).
+   * Let SQL reach outside the database: files, URLs, and the extensions DuckDB downloads at first
+   * use (Parquet, JSON, ICU time zones...) from DuckDB's extension repository. Default false: the
+   * study's tables need none of it, and a statement that does fails at once with DuckDB's
+   * "disabled by configuration" instead of fetching from the network (or, offline, waiting
+   * forever for an extension).
    */
-  autoloadExtensions?: boolean;
+  externalAccess?: boolean;
 }
 
 /**
@@ -262,7 +264,7 @@ export class StudyDatabase {
         );
       }
       folded.set(spec.name.toLowerCase(), spec.name);
-      const table = { spec, schema: schemaOf(arrow, spec), rows: 0 };
+      const table = { spec, schema: schemaOf(arrow, spec, 'duckdb'), rows: 0 };
       tables.set(spec.name, table);
       await run(`DROP TABLE IF EXISTS ${quoteIdentifier(schema)}.${quoteIdentifier(spec.name)}`);
       // The table's types come from the same Arrow schema as its batches: one mapping, not two.
@@ -463,13 +465,10 @@ export class StudyDatabase {
           await db.instantiate(mainModule, bundle.pthreadWorker);
           await db.open({});
           const connection = await db.connectInternal();
-          if (!this.#options.autoloadExtensions) {
-            // An extension DuckDB would fetch at first use (Parquet, JSON, ICU...) comes from the
-            // network, and offline the statement waits forever: fail at once instead.
-            await db.runQuery(
-              connection,
-              'SET autoinstall_known_extensions = false; SET autoload_known_extensions = false',
-            );
+          if (!this.#options.externalAccess) {
+            // DuckDB fetches a missing extension even with autoloading off (ICU, for time zones),
+            // and offline the statement then waits forever: no external access fails it at once.
+            await db.runQuery(connection, 'SET enable_external_access = false');
           }
           return connection;
         })(),
