@@ -28,3 +28,14 @@ export {
   type StudyDatabaseOptions,
 } from './database.js';
 export { StudyDatabaseError } from './errors.js';
+export {
+  type CompareWithListingOptions,
+  CURRENT_RECORDS_VIEW,
+  compareWithListing,
+  type HistoryComparison,
+  type HistoryDifference,
+  type HistoryLoadSummary,
+  type LoadHistoryOptions,
+  loadHistory,
+  REVISIONS_TABLE,
+} from './history.js';
