@@ -146,6 +146,8 @@ export class StudyDatabase {
   #db: AsyncDuckDB | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Why it ended: closed, or its worker failed or stopped. */
+  #reason: StudyDatabaseError | undefined;
   /** Rejects once closed: every wait races it, since a terminated worker never answers. */
   readonly #closing: Promise<never>;
   #rejectClosing!: (error: Error) => void;
@@ -301,7 +303,7 @@ export class StudyDatabase {
       await run('COMMIT');
     } catch (error) {
       if (!this.#closed) await run('ROLLBACK').catch(() => {});
-      throw signal.aborted && this.#closed ? closedError() : error;
+      throw signal.aborted && this.#closed ? this.#ended() : error;
     }
     return {
       schema,
@@ -371,13 +373,24 @@ export class StudyDatabase {
    * }
    */
   async close(): Promise<void> {
+    this.#end(closedError());
+    await this.#engine?.catch(() => {});
+  }
+
+  /** Ends the database for `reason`, once: loads stop, waiting operations fail with it, the worker goes. */
+  #end(reason: StudyDatabaseError): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#abort.abort(closedError());
-    this.#rejectClosing(closedError());
+    this.#reason = reason;
+    this.#abort.abort(reason);
+    this.#rejectClosing(reason);
     // A start under way sees #closed at its next step and ends what it made.
     this.#terminate();
-    await this.#engine?.catch(() => {});
+  }
+
+  /** The error of an operation asked after the end. */
+  #ended(): StudyDatabaseError {
+    return this.#reason ?? closedError();
   }
 
   /**
@@ -398,10 +411,10 @@ export class StudyDatabase {
 
   /** Runs `op` after every earlier operation, on the started engine; fails at once when closed. */
   #run<T>(op: (engine: Engine) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(this.#ended());
     const result = this.#held(() =>
       this.#queue.then(async () => {
-        if (this.#closed) throw closedError();
+        if (this.#closed) throw this.#ended();
         return op(await this.#started());
       }),
     );
@@ -422,7 +435,7 @@ export class StudyDatabase {
   }
 
   #started(): Promise<Engine> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.#closed) return Promise.reject(this.#ended());
     this.#engine ??= Promise.race([this.#start(), this.#closing]).catch((error: unknown) => {
       // A failed start may be retried (a package installed meanwhile).
       this.#engine = undefined;
@@ -438,7 +451,7 @@ export class StudyDatabase {
     const { worker, mainModule } = await this.#makeWorker(bundle.mainModule, bundle.mainWorker);
     if (this.#closed) {
       worker.terminate();
-      throw closedError();
+      throw this.#ended();
     }
     this.#worker = worker;
     this.#holdProcess();
@@ -456,6 +469,18 @@ export class StudyDatabase {
         () => reject(new StudyDatabaseError(`DuckDB-WASM did not start within ${timeout} ms`)),
         timeout,
       );
+    });
+    // Once started, a worker that fails or stops ends the database: nothing waits on it forever.
+    // Listening before DuckDB's client does lets the end detach that client before it hears of
+    // the stop (and warns on the console of the requests it will never answer).
+    let running = false;
+    worker.addEventListener('error', (event: Event) => {
+      const message = (event as ErrorEvent).message;
+      if (running)
+        this.#end(new StudyDatabaseError(`DuckDB-WASM's worker failed${message ? `: ${message}` : ''}`));
+    });
+    worker.addEventListener('close', () => {
+      if (running) this.#end(new StudyDatabaseError("DuckDB-WASM's worker stopped"));
     });
     const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
     this.#db = db;
@@ -475,11 +500,12 @@ export class StudyDatabase {
         failed,
         this.#closing,
       ]);
+      running = true;
       return { arrow, db, connection };
     } catch (error) {
       if (this.#worker === worker) this.#terminate();
       else worker.terminate();
-      if (this.#closed) throw closedError();
+      if (this.#closed) throw this.#ended();
       throw error instanceof ImednetError
         ? error
         : new StudyDatabaseError('DuckDB-WASM did not start', { cause: error });

@@ -7,6 +7,7 @@
 
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { Worker as ThreadWorker } from 'node:worker_threads';
 import { openStudyDatabase, StudyDatabaseError } from '../../../src/plugins/duckdb/index.js';
 
 const seen: Record<string, unknown> = {};
@@ -38,7 +39,7 @@ seen.usingClosed = (seen.usingClosed as { closed: boolean }).closed;
 // 2. Closed with a query waiting behind a slow one: both fail as closed, later calls too.
 const busy = openStudyDatabase();
 await busy.start();
-const slow = outcome(busy.query('SELECT count(*) FROM range(300000000) a'));
+const slow = outcome(busy.query('SELECT sum(hash(i)) FROM range(1000000000) t(i)'));
 const queued = outcome(busy.query('SELECT 1'));
 await busy.close();
 seen.slow = await slow;
@@ -55,5 +56,22 @@ seen.closedWhileStarting = await start;
 const never = openStudyDatabase();
 await never.close();
 seen.neverStarted = await outcome(never.query('SELECT 1'));
+
+// 5. The worker dies under a running query (killed from outside, as a crash would end it): the
+// query fails, and so does everything after, instead of waiting forever.
+const threads: ThreadWorker[] = [];
+const postMessage = ThreadWorker.prototype.postMessage;
+ThreadWorker.prototype.postMessage = function (this: ThreadWorker, ...args: Parameters<typeof postMessage>) {
+  if (!threads.includes(this)) threads.push(this);
+  return postMessage.apply(this, args);
+};
+const dying = openStudyDatabase();
+await dying.start();
+const running = outcome(dying.query('SELECT sum(hash(i)) FROM range(1000000000) t(i)'));
+await new Promise((resolve) => setTimeout(resolve, 100));
+await threads.at(-1)?.terminate();
+seen.workerDied = await running;
+seen.workerDiedMessage = await dying.query('SELECT 1').catch((error: Error) => error.message);
+seen.workerDiedClosed = dying.closed;
 
 process.stdout.write(`${JSON.stringify(seen)}\n`);

@@ -1,7 +1,8 @@
 /**
  * Ending a DuckDB-WASM database releases its worker: a child process that opens databases, closes
- * them every way (await using, mid-query, mid-start, never started) and returns from its script
- * exits by itself, promptly, having seen each operation end as it should.
+ * them every way (await using, mid-query, mid-start, never started), loses one's worker under a
+ * running query, and returns from its script exits by itself, promptly, having seen each
+ * operation end as it should.
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -39,6 +40,9 @@ describe('closing a study database', () => {
       after: { error: 'StudyDatabaseError' },
       closedWhileStarting: { error: 'StudyDatabaseError' },
       neverStarted: { error: 'StudyDatabaseError' },
+      workerDied: { error: 'StudyDatabaseError' },
+      workerDiedMessage: "DuckDB-WASM's worker stopped",
+      workerDiedClosed: true,
     });
     console.log(`duckdb lifecycle: first query after ${seen.startMs} ms (start included)`);
   }, 60_000);
