@@ -155,6 +155,8 @@ export class StudyDatabase {
   readonly #abort = new AbortController();
   /** Operations (and a start) under way. */
   #busy = 0;
+  /** The tables loaded, by schema, then by lower-cased name (DuckDB's own matching). */
+  readonly #loaded = new Map<string, Map<string, TableSpec>>();
 
   constructor(options: StudyDatabaseOptions = {}) {
     if (options.bundles !== undefined) checkBundles(options.bundles);
@@ -175,6 +177,18 @@ export class StudyDatabase {
   /** True once {@link StudyDatabase.close} was called. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * The tables loads put in a schema, with their columns (the mapper's table specs), in the order
+   * they were created; a table loaded again counts once, with its latest spec.
+   * @example
+   * await using db = openStudyDatabase();
+   * await db.loadStudy(client, 'MYSTUDY');
+   * for (const table of db.loadedTables()) console.log(table.name, table.columns.length);
+   */
+  loadedTables(schema = 'main'): TableSpec[] {
+    return [...(this.#loaded.get(schema)?.values() ?? [])];
   }
 
   /**
@@ -301,6 +315,9 @@ export class StudyDatabase {
       }
       signal.throwIfAborted();
       await run('COMMIT');
+      const known = this.#loaded.get(schema) ?? new Map<string, TableSpec>();
+      for (const { spec } of tables.values()) known.set(spec.name.toLowerCase(), spec);
+      this.#loaded.set(schema, known);
     } catch (error) {
       if (!this.#closed) await run('ROLLBACK').catch(() => {});
       throw signal.aborted && this.#closed ? this.#ended() : error;

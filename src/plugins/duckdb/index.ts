@@ -39,3 +39,15 @@ export {
   loadHistory,
   REVISIONS_TABLE,
 } from './history.js';
+export {
+  type FieldProfile,
+  type FormProfile,
+  type IntervalCompleteness,
+  type ProfileOptions,
+  profileStudy,
+  profileToArrow,
+  type SiteCompleteness,
+  type StudyProfile,
+  type StudyProfileArrow,
+  type ValueCount,
+} from './profile.js';
