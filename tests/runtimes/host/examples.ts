@@ -307,6 +307,29 @@ export function denoExample(tarball: string, backend: Backend, subjects: number)
   });
 }
 
+/**
+ * examples/node-profile: `node index.mjs DEMO`, DuckDB-WASM from the example's own install: the
+ * study loaded (every record of the listing), a line per form, and a SQL question answered.
+ */
+export function nodeProfileExample(tarball: string, backend: Backend): Promise<CheckOutcome> {
+  return check('examples/node-profile', async () => {
+    const dir = await stage('node-profile', tarball);
+    const { stdout } = await runOk(process.execPath, ['index.mjs', backend.studyKey], {
+      cwd: dir,
+      env: exampleEnv(backend),
+      timeoutMs: EXAMPLE_TIMEOUT_MS,
+    });
+    const listed = [...backend.mock.study.records.headers()].length;
+    expectLines(stdout, [
+      new RegExp(`^${backend.studyKey}: ${listed} records in \\d+ tables, loaded in \\d+ ms$`, 'm'),
+      /^ {2}\S+ +\d+ records, (\d+%|—) complete$/m,
+      'fields filled in under half of their records:',
+      / per site: .+ \d+/,
+    ]);
+    return `${listed} records profiled`;
+  });
+}
+
 /** examples/bun: `bun index.ts`, which writes records.ndjson. */
 export function bunExample(tarball: string, backend: Backend): Promise<CheckOutcome> {
   return check('examples/bun', async () => {
