@@ -21,6 +21,7 @@ import {
   startMockServer,
 } from '../../src/testing/index.js';
 import { ROOT } from '../runtimes/host/paths.js';
+import { imednetSources } from '../support/imednet-source.js';
 
 const WORK = join(ROOT, '.tmp/examples-docs');
 const run = promisify(execFile);
@@ -60,20 +61,12 @@ function fencedBlocks(file: string, text: string): Block[] {
   return blocks;
 }
 
-/** `imednet` and its subpaths mapped to their source files, from package.json's exports. */
-async function sourceOfSubpaths(): Promise<Map<string, string>> {
-  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
-    exports: Record<string, string | { import?: { default?: string } }>;
-  };
-  const map = new Map<string, string>();
-  for (const [subpath, target] of Object.entries(pkg.exports)) {
-    const built = typeof target === 'string' ? target : target.import?.default;
-    if (!built?.startsWith('./dist/')) continue;
-    // src/x.js names src/x.ts for both tsx and the compiler (bundler resolution).
-    const source = join(ROOT, built.replace(/^\.\/dist\//, 'src/'));
-    map.set(subpath === '.' ? 'imednet' : `imednet/${subpath.slice(2)}`, source);
-  }
-  return map;
+/**
+ * `imednet` and its subpaths mapped to their source files, from package.json's exports, as
+ * `src/x.js`: the name tsx and the compiler (bundler resolution) both take for src/x.ts.
+ */
+function sourceOfSubpaths(): Map<string, string> {
+  return new Map([...imednetSources()].map(([name, source]) => [name, source.replace(/\.ts$/, '.js')]));
 }
 
 /** The project's compiler settings (tsconfig.json), without output. */
@@ -132,7 +125,7 @@ describe('the examples in README.md and docs/*.md', async () => {
   beforeAll(async () => {
     await rm(WORK, { recursive: true, force: true });
     await mkdir(WORK, { recursive: true });
-    const sources = await sourceOfSubpaths();
+    const sources = sourceOfSubpaths();
     for (const [n, block] of runnable.entries()) {
       const code = block.code.replace(
         /(from\s+|import\s*\(\s*)(['"])(imednet(?:\/[\w/-]+)?)\2/g,
@@ -334,7 +327,8 @@ describe('the @example blocks of src/', async () => {
     expect(examples.length).toBeGreaterThan(30);
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
-    const entries = [...new Set((await sourceOfSubpaths()).values())];
+    const sources = sourceOfSubpaths();
+    const entries = [...new Set(sources.values())];
     const modules = exportsOf([...entries, ...examples.map((e) => e.module)]);
     // A name two entries export comes from the first (the root entry).
     const publicNames: Exports = new Map();
@@ -366,7 +360,6 @@ describe('the @example blocks of src/', async () => {
               return `import { ${value ? '' : 'type '}${name} } from '${from}';\n`;
             })
             .join('');
-      const sources = await sourceOfSubpaths();
       const code = example.code.replace(
         /(from\s+)(['"])(imednet(?:\/[\w/-]+)?)\2/g,
         (_all, lead, quote, name) => {

@@ -4,11 +4,11 @@
  * and Node's builtins, only through `import()` at first use, so it loads in any runtime without
  * them. (The runtime suite's bundle check does the same for the packed root entry.)
  */
-import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../../runtimes/host/paths.js';
+import { imednetSources } from '../../support/imednet-source.js';
 
 const HEAVY = /^(@duckdb\/duckdb-wasm|apache-arrow)(\/|$)/;
 
@@ -44,29 +44,20 @@ async function reach(entry: string): Promise<{ packages: Reached[]; files: strin
   return { packages, files: Object.keys(result.metafile.inputs) };
 }
 
-/** The source file of each `exports` entry. */
-async function entries(): Promise<Map<string, string>> {
-  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
-    exports: Record<string, string | { import?: { default?: string } }>;
-  };
-  const out = new Map<string, string>();
-  for (const [subpath, target] of Object.entries(pkg.exports)) {
-    const built = typeof target === 'string' ? target : target.import?.default;
-    if (!built?.startsWith('./dist/')) continue;
-    out.set(subpath, built.replace(/^\.\/dist\//, 'src/').replace(/\.js$/, '.ts'));
-  }
-  return out;
+/** The source file of each `exports` entry, relative to the repository, by import specifier. */
+function entries(): Map<string, string> {
+  return new Map([...imednetSources()].map(([name, source]) => [name, relative(ROOT, source)]));
 }
 
 describe('where DuckDB-WASM and Arrow are reachable from', async () => {
-  const all = await entries();
+  const all = entries();
 
   it('lists the plugin among the exports', () => {
-    expect(all.get('./plugins/duckdb')).toBe('src/plugins/duckdb/index.ts');
+    expect(all.get('imednet/plugins/duckdb')).toBe('src/plugins/duckdb/index.ts');
     expect(all.size).toBeGreaterThan(20);
   });
 
-  it.each([...all].filter(([subpath]) => subpath !== './plugins/duckdb'))(
+  it.each([...all].filter(([subpath]) => subpath !== 'imednet/plugins/duckdb'))(
     '%s reaches neither, nor the plugin',
     async (_subpath, source) => {
       const { packages, files } = await reach(source);

@@ -23,7 +23,7 @@ import { createFakeStudy, type MockServer, startMockServer } from '../../../src/
 import { guardPlugin, TARGETS } from '../../runtimes/host/bundles.js';
 import { sdkRecords, structureOf } from '../../support/fake-structure.js';
 import { imednetFromSource, imednetSources } from '../../support/imednet-source.js';
-import { bucketKeys } from '../../support/r2-keys.js';
+import { bucketKeys, type ListableBucket } from '../../support/r2-keys.js';
 import { miniflareOptions, parseWranglerToml, type WranglerConfig } from '../../support/wrangler.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
@@ -74,12 +74,7 @@ interface RunStatus {
 }
 
 /** What the test uses of the bucket, as miniflare hands it to Node. */
-interface TestBucket {
-  list(options: { prefix: string; cursor?: string }): Promise<{
-    objects: Array<{ key: string }>;
-    truncated: boolean;
-    cursor?: string;
-  }>;
+interface TestBucket extends ListableBucket {
   get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> } | null>;
   put(key: string, value: string): Promise<unknown>;
 }

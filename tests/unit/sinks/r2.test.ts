@@ -11,16 +11,11 @@ import { createFakeStudy } from '../../../src/testing/study.js';
 import { TARGETS } from '../../runtimes/host/bundles.js';
 import { DEFAULT_COMPATIBILITY_DATE } from '../../runtimes/host/workerd.js';
 import { sdkRecords, structureOf } from '../../support/fake-structure.js';
-import { bucketKeys } from '../../support/r2-keys.js';
+import { bucketKeys, type ListableBucket } from '../../support/r2-keys.js';
 import { wideRows } from '../../support/r2-worker.js';
 
 /** What the test uses of the bucket, as miniflare hands it to Node. */
-interface TestBucket {
-  list(options: { prefix: string; cursor?: string }): Promise<{
-    objects: Array<{ key: string }>;
-    truncated: boolean;
-    cursor?: string;
-  }>;
+interface TestBucket extends ListableBucket {
   get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>;
   head(key: string): Promise<{ etag: string } | null>;
 }
