@@ -5,14 +5,19 @@
  * Operations run one at a time, in call order, on one connection: a query asked during a load
  * waits for the load to commit.
  */
-import type { Table } from 'apache-arrow';
+import type { RecordBatch, Table } from 'apache-arrow';
 import type { Imednet } from '../../client.js';
 import { ConfigurationError, ImednetError } from '../../core/errors.js';
+import { type ExportSummary, exportRows } from '../sinks/export.js';
+import type { CacheReader } from '../sync/reads.js';
 import { type RowsOptions, Workflows } from '../workflows/index.js';
-import type { RowBatch, TableSpec } from '../workflows/tables.js';
+import { type MapOptions, mapRecords } from '../workflows/mapper.js';
+import { StudyStructure } from '../workflows/structure.js';
+import { planTables, type RowBatch, type TableSpec } from '../workflows/tables.js';
 import { batchTable, decodeIpc, ipcStream, plainRows, schemaOf } from './arrow.js';
 import { checkBundles, type DuckdbBundles, installedBundles, isNodeLike, nodeFilePath } from './bundles.js';
 import { StudyDatabaseError } from './errors.js';
+import { type DatabaseExportOptions, type ExportSource, rowBatchesOf, specOfResult } from './export.js';
 import { type Arrow, type DuckdbWasm, loadArrow, loadDuckdb } from './library.js';
 import { type NodeWebWorker, startNodeWorker } from './node-worker.js';
 
@@ -95,6 +100,40 @@ export interface LoadSummary {
 }
 
 /**
+ * What {@link StudyDatabase.loadCache} reads of the sync cache: `client.cache` of
+ * `imednet/plugins/sync` (any storage) is one.
+ */
+export type CachedStudy = Pick<CacheReader, 'getCached' | 'iterateRecords'>;
+
+/**
+ * Options of {@link StudyDatabase.loadCache}: how records become rows (as `mapRecords` takes
+ * them), and where the tables go.
+ * @example { forms: ['AE', 'VS'], schema: 'mystudy', onProgress: ({ table, rows }) => console.log(table, rows) }
+ */
+export interface LoadCacheOptions extends MapOptions {
+  /** The DuckDB schema holding the tables (default `main`; created when missing). */
+  schema?: string;
+  /** Told after each batch is in. */
+  onProgress?: (progress: LoadProgress) => void;
+}
+
+/** The study's structure as the cache holds it; a study never synced is named as such. */
+async function cachedStructure(cache: CachedStudy, studyKey: string): Promise<StudyStructure> {
+  const [intervals, forms, variables, sites] = await Promise.all([
+    cache.getCached(studyKey, 'intervals'),
+    cache.getCached(studyKey, 'forms'),
+    cache.getCached(studyKey, 'variables'),
+    cache.getCached(studyKey, 'sites'),
+  ]);
+  if (forms.length === 0) {
+    throw new ConfigurationError(
+      `loadCache: the cache holds no forms of study ${studyKey}: sync it first (client.cache.syncStudy)`,
+    );
+  }
+  return new StudyStructure(studyKey, { intervals, forms, variables, sites });
+}
+
+/**
  * A value for a `?` or `$1` placeholder. A `Date` is sent as its ISO 8601 text, which DuckDB
  * casts where a timestamp is expected.
  */
@@ -106,6 +145,7 @@ export const quoteIdentifier = (name: string): string => `"${name.replaceAll('"'
 type AsyncDuckDB = InstanceType<DuckdbWasm['AsyncDuckDB']>;
 
 interface Engine {
+  duckdb: DuckdbWasm;
   arrow: Arrow;
   db: AsyncDuckDB;
   /** The one connection every operation runs on. */
@@ -157,6 +197,8 @@ export class StudyDatabase {
   #busy = 0;
   /** The tables loaded, by schema, then by lower-cased name (DuckDB's own matching). */
   readonly #loaded = new Map<string, Map<string, TableSpec>>();
+  /** The study last loaded into each schema (the default study key of an export). */
+  readonly #studies = new Map<string, string>();
 
   constructor(options: StudyDatabaseOptions = {}) {
     if (options.bundles !== undefined) checkBundles(options.bundles);
@@ -231,7 +273,131 @@ export class StudyDatabase {
         ...(schema !== undefined ? { schema } : {}),
         ...(onProgress ? { onProgress } : {}),
       });
+      this.#studies.set(summary.schema, studyKey);
       return { ...summary, ms: Math.round(performance.now() - started) };
+    });
+  }
+
+  /**
+   * Loads a study from the sync cache (`client.cache` of `imednet/plugins/sync`) with no request
+   * to the API: the cached forms, variables, intervals and sites make the tables, the cached live
+   * records fill them, as {@link StudyDatabase.loadStudy} would from the API at the time of the
+   * last sync, but for deleted records: the cache keeps those as tombstones
+   * (`client.cache.getDeletedRecords`), not as rows. Existing tables of those names in the schema
+   * are replaced; one transaction.
+   * @example
+   * const Client = Imednet.plugin(sync());
+   * const client = new Client({ apiKey, securityKey, storage: betterSqliteStorage({ filename: 'study.db' }) });
+   * await client.cache.syncStudy('MYSTUDY');
+   * await using db = openStudyDatabase();
+   * await db.loadCache(client.cache, 'MYSTUDY');
+   */
+  loadCache(cache: CachedStudy, studyKey: string, options: LoadCacheOptions = {}): Promise<LoadSummary> {
+    const { schema, onProgress, signal: callerSignal, ...mapOptions } = options;
+    return this.#run(async (engine) => {
+      const started = performance.now();
+      const signal = this.#loadSignal(callerSignal);
+      const structure = await cachedStructure(cache, studyKey);
+      const tables = planTables(structure, mapOptions);
+      const records = cache.iterateRecords(studyKey, { batchSize: mapOptions.batchSize ?? 1000 });
+      const summary = await this.#load(engine, mapRecords(records, structure, { ...mapOptions, signal }), {
+        tables,
+        signal,
+        ...(schema !== undefined ? { schema } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
+      this.#studies.set(summary.schema, studyKey);
+      return { ...summary, ms: Math.round(performance.now() - started) };
+    });
+  }
+
+  /**
+   * Exports tables of the database through an export sink (`imednet/plugins/sinks/*`): loaded
+   * tables with the columns of their load (so a table exported from here is the file the same
+   * sink makes from the API), and the results of queries, typed from their columns. Resumable as
+   * every export is (the sink's manifest), batch by batch, with no table held whole in memory.
+   * @example
+   * import { csvSink } from 'imednet/plugins/sinks/csv';
+   * import { nodeDirectory } from 'imednet/plugins/sinks/node';
+   *
+   * await using db = openStudyDatabase();
+   * await db.loadStudy(client, 'MYSTUDY');
+   * await db.export({
+   *   sink: csvSink({ directory: nodeDirectory('out') }),
+   *   tables: ['AE'],
+   *   queries: { ae_per_site: 'SELECT siteName, count(*) AS n FROM "AE" GROUP BY siteName ORDER BY siteName' },
+   * });
+   */
+  export(options: DatabaseExportOptions): Promise<ExportSummary> {
+    if (typeof options !== 'object' || options === null || typeof options.sink?.open !== 'function') {
+      return Promise.reject(new ConfigurationError('export: give a sink, e.g. csvSink({ directory })'));
+    }
+    const { sink, tables: names, queries, schema = 'main', studyKey, batchSize = 1000, ...run } = options;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      return Promise.reject(
+        new ConfigurationError(`batchSize must be a positive integer (got ${String(batchSize)})`),
+      );
+    }
+    return this.#run(async (engine) => {
+      const { arrow, db, connection } = engine;
+      const signal = this.#loadSignal(run.signal);
+      const sources: ExportSource[] = [];
+      const loaded = this.#loaded.get(schema) ?? new Map<string, TableSpec>();
+      const chosen = names ?? (queries ? [] : [...loaded.values()].map((spec) => spec.name));
+      for (const name of chosen) {
+        const spec = loaded.get(String(name).toLowerCase());
+        if (!spec) {
+          const known = [...loaded.values()].map((t) => t.name).join(', ') || 'none';
+          throw new ConfigurationError(
+            `export: no table ${name} was loaded into schema ${schema} (loaded: ${known})`,
+          );
+        }
+        const columns = spec.columns.map((c) => quoteIdentifier(c.name)).join(', ');
+        sources.push({
+          spec,
+          sql: `SELECT ${columns} FROM ${quoteIdentifier(schema)}.${quoteIdentifier(spec.name)}`,
+        });
+      }
+      for (const [name, sql] of Object.entries(queries ?? {})) {
+        if (typeof sql !== 'string' || sql.trim() === '') {
+          throw new ConfigurationError(`export: queries.${name} must be SQL text`);
+        }
+        const result = await db
+          .runQuery(connection, `SELECT * FROM (${sql.trim().replace(/;+$/, '')}) AS q LIMIT 0`)
+          .catch((error: unknown) => {
+            throw queryError(error);
+          });
+        sources.push({ spec: specOfResult(arrow, name, decodeIpc(arrow, result).schema), sql });
+      }
+      const folded = new Set<string>();
+      for (const { spec } of sources) {
+        if (folded.has(spec.name.toLowerCase())) {
+          throw new ConfigurationError(`export: two tables are named ${spec.name} (letter case aside)`);
+        }
+        folded.add(spec.name.toLowerCase());
+      }
+      if (sources.length === 0) {
+        throw new ConfigurationError(
+          `export: nothing to export: no table was loaded into schema ${schema} and no query was given`,
+        );
+      }
+      const duckdb = engine.duckdb;
+      async function* batches(): AsyncGenerator<RowBatch> {
+        for (const { spec, sql } of sources) {
+          const reader = await new duckdb.AsyncDuckDBConnection(db, connection)
+            .send(sql, true)
+            .catch((error: unknown) => {
+              throw queryError(error);
+            });
+          yield* rowBatchesOf(arrow, spec, reader as AsyncIterable<RecordBatch>, batchSize, signal);
+        }
+      }
+      return exportRows(batches(), sink, {
+        ...run,
+        signal,
+        studyKey: studyKey ?? this.#studies.get(schema) ?? schema,
+        tables: sources.map((s) => s.spec),
+      });
     });
   }
 
@@ -518,7 +684,7 @@ export class StudyDatabase {
         this.#closing,
       ]);
       running = true;
-      return { arrow, db, connection };
+      return { duckdb, arrow, db, connection };
     } catch (error) {
       if (this.#worker === worker) this.#terminate();
       else worker.terminate();

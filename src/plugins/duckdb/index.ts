@@ -17,6 +17,8 @@
 export { rowBatchToArrow, rowBatchToArrowIPC } from './arrow.js';
 export type { DuckdbBundle, DuckdbBundles } from './bundles.js';
 export {
+  type CachedStudy,
+  type LoadCacheOptions,
   type LoadProgress,
   type LoadRowsOptions,
   type LoadStudyOptions,
@@ -28,6 +30,7 @@ export {
   type StudyDatabaseOptions,
 } from './database.js';
 export { StudyDatabaseError } from './errors.js';
+export type { DatabaseExportOptions } from './export.js';
 export {
   type CompareWithListingOptions,
   CURRENT_RECORDS_VIEW,
