@@ -20,6 +20,7 @@ import { StudyDatabaseError } from './errors.js';
 import { type DatabaseExportOptions, type ExportSource, rowBatchesOf, specOfResult } from './export.js';
 import { type Arrow, type DuckdbWasm, loadArrow, loadDuckdb } from './library.js';
 import { type NodeWebWorker, startNodeWorker } from './node-worker.js';
+import { type ParquetFile, parquetBatches } from './parquet.js';
 
 /**
  * Options of {@link openStudyDatabase}.
@@ -116,6 +117,12 @@ export interface LoadCacheOptions extends MapOptions {
   /** Told after each batch is in. */
   onProgress?: (progress: LoadProgress) => void;
 }
+
+/**
+ * Options of {@link StudyDatabase.loadParquet}.
+ * @example { schema: 'archive', onProgress: ({ table, rows }) => console.log(table, rows) }
+ */
+export type LoadParquetOptions = Omit<LoadRowsOptions, 'tables'>;
 
 /** The study's structure as the cache holds it; a study never synced is named as such. */
 async function cachedStructure(cache: CachedStudy, studyKey: string): Promise<StudyStructure> {
@@ -312,11 +319,41 @@ export class StudyDatabase {
   }
 
   /**
+   * Loads Parquet files: a table per form as the Parquet sink wrote them (its files, file per
+   * form or Hive parts, name their table and columns, so the tables equal a load from the API),
+   * or any flat Parquet file, typed from its schema (a table named by its `form=` folder or its
+   * base name). Files of one table append; read a row group at a time with `hyparquet` (install
+   * it), since DuckDB-WASM reads Parquet only through an extension it would download. Existing
+   * tables of those names in the schema are replaced; one transaction.
+   * @example
+   * import { readFile } from 'node:fs/promises';
+   * import { openStudyDatabase } from 'imednet/plugins/duckdb';
+   *
+   * await using db = openStudyDatabase();
+   * await db.loadParquet([{ name: 'AE.parquet', data: await readFile('out/AE.parquet') }]);
+   * console.log(await db.query('SELECT count(*) AS n FROM "AE"'));
+   */
+  loadParquet(
+    files: Iterable<ParquetFile> | AsyncIterable<ParquetFile>,
+    options: LoadParquetOptions = {},
+  ): Promise<LoadSummary> {
+    if (files === null || typeof files !== 'object') {
+      return Promise.reject(new ConfigurationError('loadParquet: give a list of { name, data } files'));
+    }
+    const { signal: callerSignal, ...rest } = options;
+    return this.#run((engine) => {
+      const signal = this.#loadSignal(callerSignal);
+      return this.#load(engine, parquetBatches(files, signal), { ...rest, signal });
+    });
+  }
+
+  /**
    * Exports tables of the database through an export sink (`imednet/plugins/sinks/*`): loaded
    * tables with the columns of their load (so a table exported from here is the file the same
    * sink makes from the API), and the results of queries, typed from their columns. Resumable as
    * every export is (the sink's manifest), batch by batch, with no table held whole in memory.
    * @example
+   * import { openStudyDatabase } from 'imednet/plugins/duckdb';
    * import { csvSink } from 'imednet/plugins/sinks/csv';
    * import { nodeDirectory } from 'imednet/plugins/sinks/node';
    *

@@ -19,6 +19,7 @@ export type { DuckdbBundle, DuckdbBundles } from './bundles.js';
 export {
   type CachedStudy,
   type LoadCacheOptions,
+  type LoadParquetOptions,
   type LoadProgress,
   type LoadRowsOptions,
   type LoadStudyOptions,
@@ -42,6 +43,7 @@ export {
   loadHistory,
   REVISIONS_TABLE,
 } from './history.js';
+export type { ParquetFile } from './parquet.js';
 export {
   type FieldProfile,
   type FormProfile,

@@ -9,16 +9,18 @@ import { ConfigurationError } from '../../core/errors.js';
 export type DuckdbWasm = typeof import('@duckdb/duckdb-wasm');
 /** `apache-arrow` as imported. */
 export type Arrow = typeof import('apache-arrow');
+/** `hyparquet` as imported. */
+export type HyParquet = typeof import('hyparquet');
 
 const INSTALL = 'npm install @duckdb/duckdb-wasm apache-arrow';
 
-function once<T>(name: string, load: () => Promise<T>): () => Promise<T> {
+function once<T>(name: string, load: () => Promise<T>, install = INSTALL): () => Promise<T> {
   let loading: Promise<T> | undefined;
   return () => {
     loading ??= load().catch((cause: unknown) => {
       // A later call may find the package installed meanwhile.
       loading = undefined;
-      throw new ConfigurationError(`imednet/plugins/duckdb needs the ${name} package: ${INSTALL}`, {
+      throw new ConfigurationError(`imednet/plugins/duckdb needs the ${name} package: ${install}`, {
         cause,
       });
     });
@@ -49,3 +51,6 @@ export const loadDuckdb = once('@duckdb/duckdb-wasm', async () => {
  * this copy, the one an ES module `import 'apache-arrow'` gets; only IPC bytes cross into DuckDB.
  */
 export const loadArrow = once('apache-arrow', () => import('apache-arrow'));
+
+/** `hyparquet`, loaded at first use by `loadParquet` only (DuckDB-WASM cannot read Parquet offline). */
+export const loadHyparquet = once('hyparquet', () => import('hyparquet'), 'npm install hyparquet');

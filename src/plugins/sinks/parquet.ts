@@ -44,6 +44,12 @@ export interface ParquetSinkOptions {
   manifest?: ManifestStore;
 }
 
+/**
+ * The key of the file metadata where the sink records a file's table: its name and columns as
+ * JSON (the record mapper's table spec), so a reader can rebuild the table as loaded from the API.
+ */
+export const TABLE_METADATA_KEY = 'imednet.table';
+
 type HyParquet = typeof import('hyparquet-writer');
 type SchemaElement = HyParquetWriter['schema'][number];
 type ByteWriter = InstanceType<HyParquet['ByteWriter']>;
@@ -258,7 +264,12 @@ export function parquetSink(options: ParquetSinkOptions): ExportSink {
     const name = fileName(state.spec.name, state.nextPart);
     const file = await directory.open(`${name}.partial`, 0);
     const bytes = new lib!.ByteWriter();
-    const writer = new lib!.ParquetWriter({ writer: bytes, schema: state.schema, createdBy: 'imednet' });
+    const writer = new lib!.ParquetWriter({
+      writer: bytes,
+      schema: state.schema,
+      createdBy: 'imednet',
+      kvMetadata: [{ key: TABLE_METADATA_KEY, value: JSON.stringify(state.spec) }],
+    });
     state.open = {
       name,
       file,

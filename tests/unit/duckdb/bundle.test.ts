@@ -69,11 +69,16 @@ describe('where DuckDB-WASM and Arrow are reachable from', async () => {
 
   it('imednet/plugins/duckdb reaches them, and Node builtins, only by import() at first use', async () => {
     const { packages } = await reach('src/plugins/duckdb/index.ts');
-    const lazy = packages.filter((p) => HEAVY.test(p.path) || p.path.startsWith('node:'));
+    // hyparquet reads Parquet for loadParquet; hyparquet-writer is the Parquet sink's, whose
+    // metadata key loadParquet reads: both optional, both loaded at first use.
+    const lazy = packages.filter(
+      (p) => HEAVY.test(p.path) || /^hyparquet(-writer)?$/.test(p.path) || p.path.startsWith('node:'),
+    );
     expect(lazy.map((p) => p.path)).toEqual(
       expect.arrayContaining([
         '@duckdb/duckdb-wasm/dist/duckdb-browser.mjs',
         'apache-arrow',
+        'hyparquet',
         'node:worker_threads',
       ]),
     );

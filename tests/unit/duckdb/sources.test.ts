@@ -3,16 +3,24 @@
  * the API) holds what the same study loaded from the API holds, and tables exported from the
  * database through the sinks are the files those sinks make from the API (CSV byte for byte,
  * Parquet row for row); a query's result exports with columns typed from it, and an export
- * interrupted halfway resumes to the same files. One database for the file.
+ * interrupted halfway resumes to the same files; the Parquet sink's files load back into the same
+ * tables and the same profile, and any flat Parquet file loads typed from its schema. One database
+ * for the file.
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Imednet } from '../../../src/client.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import {
   openStudyDatabase,
+  type ParquetFile,
+  profileStudy,
   type StudyDatabase,
   StudyDatabaseError,
+  type StudyProfile,
 } from '../../../src/plugins/duckdb/index.js';
 import { csvSink } from '../../../src/plugins/sinks/csv.js';
 import { type MemoryDirectory, memoryDirectory } from '../../../src/plugins/sinks/directory.js';
@@ -22,6 +30,7 @@ import { parquetSink } from '../../../src/plugins/sinks/parquet.js';
 import { sync } from '../../../src/plugins/sync/index.js';
 import { workflows } from '../../../src/plugins/workflows/index.js';
 import { memoryStorage } from '../../../src/storage/index.js';
+import { lit, openDuckdb } from '../../support/duckdb.js';
 import { API_KEY, BASE_URL, SECURITY_KEY, useMockApi } from '../support.js';
 
 const { api } = useMockApi({ studyKey: 'SRC', records: 900, subjects: 24, sites: 3 });
@@ -204,5 +213,161 @@ describe('export', () => {
     await expect(db.export({ sink: sink(), batchSize: 0 })).rejects.toThrow(
       'batchSize must be a positive integer (got 0)',
     );
+  });
+});
+
+/** A profile without its schema and time, its lists in one order whatever order the tables were loaded in. */
+const comparable = ({ forms, fields, sites, intervals }: StudyProfile) => {
+  const sorted = <T>(items: T[]) =>
+    [...items].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return { forms: sorted(forms), fields: sorted(fields), sites: sorted(sites), intervals: sorted(intervals) };
+};
+
+/** Every data file of a directory as loadParquet takes it. */
+const filesOf = (dir: MemoryDirectory): ParquetFile[] =>
+  dataFiles(dir).map((name) => ({ name, data: dir.bytes(name)! }));
+
+describe('loadParquet', () => {
+  it.each([
+    ['one file per form', { layout: 'file-per-table' as const }],
+    ['Hive parts', { layout: 'hive' as const, rowsPerFile: 40, rowGroupSize: 16 }],
+  ])(
+    'loads the Parquet sink’s %s back into the tables and the profile of the load from the API',
+    async (_, layout) => {
+      const out = memoryDirectory();
+      await exportStudy(client, 'SRC', parquetSink({ directory: out, ...layout }), { batchSize: 20 });
+      const schema = `pq_${layout.layout.replaceAll('-', '_')}`;
+      const summary = await db.loadParquet(filesOf(out), { schema });
+      expect(summary.rows).toBe(900);
+      expect(summary.tables.map((t) => t.name).sort()).toEqual([...tableNames].sort());
+      // The tables' specs (variables, labels, declared types) come back from the files' metadata.
+      const bySpec = (schemaName: string) =>
+        [...db.loadedTables(schemaName)].sort((a, b) => a.name.localeCompare(b.name));
+      expect(bySpec(schema)).toEqual(bySpec('api'));
+      for (const name of tableNames)
+        expect(await rowsOf(schema, name), name).toEqual(await rowsOf('api', name));
+      expect(comparable(await profileStudy(db, { schema }))).toEqual(
+        comparable(await profileStudy(db, { schema: 'api' })),
+      );
+    },
+  );
+
+  it('loads any flat Parquet file, typed from its schema, from bytes or a Blob', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'imednet-pq-'));
+    const reader = await openDuckdb();
+    try {
+      const path = join(dir, 'labs.parquet');
+      // Written by native DuckDB: no imednet metadata, DuckDB's own choice of Parquet types.
+      await reader.all(
+        `COPY (SELECT range::INTEGER AS id, (range * 1.5)::DECIMAL(10, 2) AS dose, range / 3 AS ratio,
+                      range % 2 = 0 AS even, DATE '2024-03-01' + range::INTEGER AS day,
+                      TIMESTAMP '2024-03-01 08:30:00' + INTERVAL (range) MINUTE AS at,
+                      CASE WHEN range = 2 THEN NULL ELSE 'lab ' || range END AS note
+               FROM range(5)) TO ${lit(path)} (FORMAT parquet)`,
+      );
+      const bytes = await readFile(path);
+      const summary = await db.loadParquet(
+        [
+          { name: 'archive/labs.parquet', data: bytes },
+          { name: 'more.parquet', data: new Blob([bytes]), table: 'labs' },
+        ],
+        { schema: 'ext' },
+      );
+      expect(summary.tables).toEqual([{ name: 'labs', rows: 10 }]);
+      const types = await db.query(
+        `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'ext' AND table_name = 'labs' ORDER BY ordinal_position`,
+      );
+      expect(types.map((t) => `${t.column_name} ${t.data_type}`)).toEqual([
+        'id BIGINT',
+        'dose DOUBLE',
+        'ratio DOUBLE',
+        'even BOOLEAN',
+        'day DATE',
+        'at TIMESTAMP',
+        'note VARCHAR',
+      ]);
+      const rows = await db.query('SELECT * FROM ext.labs ORDER BY id LIMIT 3');
+      expect(rows).toEqual([
+        {
+          id: 0,
+          dose: 0,
+          ratio: 0,
+          even: true,
+          day: new Date('2024-03-01T00:00:00Z'),
+          at: new Date('2024-03-01T08:30:00Z'),
+          note: 'lab 0',
+        },
+        {
+          id: 0,
+          dose: 0,
+          ratio: 0,
+          even: true,
+          day: new Date('2024-03-01T00:00:00Z'),
+          at: new Date('2024-03-01T08:30:00Z'),
+          note: 'lab 0',
+        },
+        {
+          id: 1,
+          dose: 1.5,
+          ratio: 1 / 3,
+          even: false,
+          day: new Date('2024-03-02T00:00:00Z'),
+          at: new Date('2024-03-01T08:31:00Z'),
+          note: 'lab 1',
+        },
+      ]);
+      expect(await db.query('SELECT count(*) AS n FROM ext.labs WHERE note IS NULL')).toEqual([{ n: 2 }]);
+    } finally {
+      reader.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a file that is no Parquet, or parts that disagree, leaving nothing of the load', async () => {
+    const out = memoryDirectory();
+    await exportStudy(client, 'SRC', parquetSink({ directory: out }), { forms: tableNames.slice(0, 2) });
+    const [first, second] = filesOf(out);
+    const notParquet = db.loadParquet(
+      [first!, { name: 'junk.parquet', data: new TextEncoder().encode('a,b\n1,2\n') }],
+      {
+        schema: 'broken',
+      },
+    );
+    await expect(notParquet).rejects.toThrow(
+      new StudyDatabaseError('loadParquet: junk.parquet is not a Parquet file hyparquet can read'),
+    );
+    await expect(
+      db.loadParquet([first!, { ...second!, table: first!.name.replace('.parquet', '') }], {
+        schema: 'broken',
+      }),
+    ).rejects.toThrow(/has other columns than the earlier files of table/);
+    expect(
+      await db.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'broken'`),
+    ).toEqual([{ n: 0 }]);
+    await expect(db.loadParquet([{ data: new Uint8Array() } as never])).rejects.toThrow(
+      'loadParquet: every file needs a name',
+    );
+  });
+
+  it('without hyparquet installed, names the package to install', async () => {
+    vi.resetModules();
+    vi.doMock('hyparquet', () => {
+      throw new Error('Cannot find package');
+    });
+    try {
+      const fresh = await import('../../../src/plugins/duckdb/index.js');
+      const errors = await import('../../../src/core/errors.js');
+      await using other = fresh.openStudyDatabase();
+      const error = await other
+        .loadParquet([{ name: 'a.parquet', data: new Uint8Array(8) }])
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(errors.ConfigurationError);
+      expect((error as Error).message).toBe(
+        'imednet/plugins/duckdb needs the hyparquet package: npm install hyparquet',
+      );
+    } finally {
+      vi.doUnmock('hyparquet');
+      vi.resetModules();
+    }
   });
 });
