@@ -54,6 +54,7 @@ export default defineConfig([
       'node:sqlite',
       'bun:sqlite',
       'hyparquet-writer',
+      'hyparquet',
       'postgres',
       'fflate',
       'aws4fetch',

@@ -36,6 +36,16 @@ export function isNodeLike(): boolean {
   return typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 }
 
+/**
+ * A Node builtin, imported when called. The name reaches `import()` as a plain variable, which
+ * bundlers leave alone: a page bundled for a browser carries none of the plugin's Node paths and
+ * needs no setting to leave `node:` modules out (they are never called there).
+ */
+export function nodeBuiltin<T>(specifier: `node:${string}`): Promise<T> {
+  const name: string = specifier;
+  return import(/* webpackIgnore: true */ /* @vite-ignore */ name) as Promise<T>;
+}
+
 /** The base `createRequire` resolves from: this file, under ES modules or CommonJS. */
 function moduleBase(): string {
   // `__filename` exists in the CommonJS build only; under ES modules `import.meta.url` does.
@@ -44,7 +54,7 @@ function moduleBase(): string {
 
 /** The installed `@duckdb/duckdb-wasm` package's Node builds (Node only: imports node:module at call time). */
 export async function installedBundles(): Promise<DuckdbBundles> {
-  const { createRequire } = await import('node:module');
+  const { createRequire } = await nodeBuiltin<typeof import('node:module')>('node:module');
   const require = createRequire(moduleBase());
   const file = (name: string) => {
     try {
@@ -64,7 +74,10 @@ export async function installedBundles(): Promise<DuckdbBundles> {
 
 /** A file of a bundle in Node as an absolute path: a `file:` URL or a path (relative to the working directory). */
 export async function nodeFilePath(file: string): Promise<string> {
-  const [{ fileURLToPath }, { resolve }] = await Promise.all([import('node:url'), import('node:path')]);
+  const [{ fileURLToPath }, { resolve }] = await Promise.all([
+    nodeBuiltin<typeof import('node:url')>('node:url'),
+    nodeBuiltin<typeof import('node:path')>('node:path'),
+  ]);
   if (file.startsWith('file:')) return fileURLToPath(file);
   // Any other scheme (two letters or more: `C:\\` is a Windows path) is a URL Node cannot read.
   if (/^[a-z][a-z\d+.-]+:/i.test(file)) {

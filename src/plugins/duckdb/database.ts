@@ -15,7 +15,14 @@ import { type MapOptions, mapRecords } from '../workflows/mapper.js';
 import { StudyStructure } from '../workflows/structure.js';
 import { planTables, type RowBatch, type TableSpec } from '../workflows/tables.js';
 import { batchTable, decodeIpc, ipcStream, plainRows, schemaOf } from './arrow.js';
-import { checkBundles, type DuckdbBundles, installedBundles, isNodeLike, nodeFilePath } from './bundles.js';
+import {
+  checkBundles,
+  type DuckdbBundles,
+  installedBundles,
+  isNodeLike,
+  nodeBuiltin,
+  nodeFilePath,
+} from './bundles.js';
 import { StudyDatabaseError } from './errors.js';
 import { type DatabaseExportOptions, type ExportSource, rowBatchesOf, specOfResult } from './export.js';
 import { type Arrow, type DuckdbWasm, loadArrow, loadDuckdb } from './library.js';
@@ -769,7 +776,7 @@ export class StudyDatabase {
 
 /** In Node, both files must be there before a worker starts: a clear error instead of a failed start. */
 async function assertReadable(files: readonly string[]): Promise<void> {
-  const { access } = await import('node:fs/promises');
+  const { access } = await nodeBuiltin<typeof import('node:fs/promises')>('node:fs/promises');
   for (const file of files) {
     await access(file).catch((cause: unknown) => {
       throw new ConfigurationError(`imednet/plugins/duckdb: DuckDB-WASM file not found: ${file}`, { cause });

@@ -52,5 +52,13 @@ export const loadDuckdb = once('@duckdb/duckdb-wasm', async () => {
  */
 export const loadArrow = once('apache-arrow', () => import('apache-arrow'));
 
-/** `hyparquet`, loaded at first use by `loadParquet` only (DuckDB-WASM cannot read Parquet offline). */
-export const loadHyparquet = once('hyparquet', () => import('hyparquet'), 'npm install hyparquet');
+/**
+ * `hyparquet`, loaded at first use by `loadParquet` only (DuckDB-WASM cannot read Parquet offline).
+ * The `.catch` on the import itself tells bundlers (esbuild, Vite) that a missing package is a
+ * failure at run time: a page that never loads Parquet bundles without it installed.
+ */
+export const loadHyparquet = once(
+  'hyparquet',
+  () => import('hyparquet').catch((cause: unknown) => Promise.reject(cause)),
+  'npm install hyparquet',
+);

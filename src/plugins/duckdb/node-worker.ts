@@ -6,6 +6,7 @@
  * it runs in a worker it made, and so fails to load inside any other worker thread: a test runner's
  * thread pool, Piscina, a server's worker.
  */
+import { nodeBuiltin } from './bundles.js';
 
 /** A Worker as DuckDB-WASM uses it, plus holding the process open. */
 export interface NodeWebWorker extends Worker {
@@ -37,7 +38,8 @@ type Listener = (event: unknown) => void;
 
 /** Starts `script` (a file path) in a worker thread. Node only: imports node:worker_threads at call time. */
 export async function startNodeWorker(script: string): Promise<NodeWebWorker> {
-  const { Worker: ThreadWorker } = await import('node:worker_threads');
+  const { Worker: ThreadWorker } =
+    await nodeBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
   const thread = new ThreadWorker(BOOTSTRAP, { eval: true, workerData: { script } });
   const listeners = new Map<string, Set<Listener>>();
   const emit = (type: string, event: unknown) => {

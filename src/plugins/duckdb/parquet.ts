@@ -6,7 +6,7 @@
  * Parquet schema. Read a row group at a time: a file is never held as rows whole.
  */
 import { ConfigurationError } from '../../core/errors.js';
-import { TABLE_METADATA_KEY } from '../sinks/parquet.js';
+import { TABLE_METADATA_KEY } from '../sinks/types.js';
 import {
   type Column,
   type ColumnType,

@@ -12,7 +12,7 @@ import { ImednetError } from '../../core/errors.js';
 import type { CellValue, Column, RowBatch, TableSpec } from '../workflows/tables.js';
 import { checkFileName, fileManifest, type OutputDirectory, type OutputFile } from './directory.js';
 import { ExportConfigurationError } from './errors.js';
-import type { ExportSink, ManifestStore, SinkOpenContext } from './types.js';
+import { type ExportSink, type ManifestStore, type SinkOpenContext, TABLE_METADATA_KEY } from './types.js';
 
 /**
  * Options of {@link parquetSink}.
@@ -43,12 +43,6 @@ export interface ParquetSinkOptions {
   /** Where the export's manifest is kept (default: `.imednet-export.json` in `directory`). */
   manifest?: ManifestStore;
 }
-
-/**
- * The key of the file metadata where the sink records a file's table: its name and columns as
- * JSON (the record mapper's table spec), so a reader can rebuild the table as loaded from the API.
- */
-export const TABLE_METADATA_KEY = 'imednet.table';
 
 type HyParquet = typeof import('hyparquet-writer');
 type SchemaElement = HyParquetWriter['schema'][number];

@@ -7,6 +7,13 @@
  */
 import type { RowBatch, TableSpec } from '../workflows/tables.js';
 
+/**
+ * The key of a Parquet file's metadata where the Parquet sink records the file's table: its name
+ * and columns as JSON (the record mapper's table spec), so a reader can rebuild the table as loaded
+ * from the API (imednet/plugins/duckdb's loadParquet does).
+ */
+export const TABLE_METADATA_KEY = 'imednet.table';
+
 /** One written batch, as the manifest records it. */
 export interface ManifestEntry {
   /** `<table>:<n>`: the table's name and the batch's 0-based position within that table. */

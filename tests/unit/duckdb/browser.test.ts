@@ -58,7 +58,7 @@ describe('DuckDB-WASM and the study profiler in real Chromium', () => {
       platform: 'browser',
       target: 'es2022',
       logLevel: 'error',
-      // The plugin's Node-only paths (installed bundles, worker threads) import node:* at call time.
+      // src/testing's mock server (the page uses only the fake study) imports node:http at first use.
       external: ['node:*'],
     });
     const files = new Map(

@@ -1,8 +1,9 @@
 /**
  * DuckDB-WASM and Arrow stay in imednet/plugins/duckdb: bundling every other `exports` entry from
- * source reaches neither package nor any file of the plugin, and the plugin itself reaches them,
- * and Node's builtins, only through `import()` at first use, so it loads in any runtime without
- * them. (The runtime suite's bundle check does the same for the packed root entry.)
+ * source reaches neither package nor any file of the plugin, and the plugin itself reaches them
+ * only through `import()` at first use, so it loads in any runtime without them; Node's builtins it
+ * imports by a name bundlers do not follow, so a page bundled for a browser needs no setting.
+ * (The runtime suite's bundle check does the same for the packed root entry.)
  */
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
@@ -67,24 +68,35 @@ describe('where DuckDB-WASM and Arrow are reachable from', async () => {
     30_000,
   );
 
-  it('imednet/plugins/duckdb reaches them, and Node builtins, only by import() at first use', async () => {
+  it('imednet/plugins/duckdb reaches them only by import() at first use, and no Node builtin at all', async () => {
     const { packages } = await reach('src/plugins/duckdb/index.ts');
     // hyparquet reads Parquet for loadParquet; hyparquet-writer is the Parquet sink's, whose
     // metadata key loadParquet reads: both optional, both loaded at first use.
-    const lazy = packages.filter(
-      (p) => HEAVY.test(p.path) || /^hyparquet(-writer)?$/.test(p.path) || p.path.startsWith('node:'),
-    );
+    const lazy = packages.filter((p) => HEAVY.test(p.path) || /^hyparquet(-writer)?$/.test(p.path));
     expect(lazy.map((p) => p.path)).toEqual(
-      expect.arrayContaining([
-        '@duckdb/duckdb-wasm/dist/duckdb-browser.mjs',
-        'apache-arrow',
-        'hyparquet',
-        'node:worker_threads',
-      ]),
+      expect.arrayContaining(['@duckdb/duckdb-wasm/dist/duckdb-browser.mjs', 'apache-arrow', 'hyparquet']),
     );
+    expect(packages.filter((p) => p.path.startsWith('node:'))).toEqual([]);
     expect(lazy.filter((p) => p.kind !== 'dynamic-import')).toEqual([]);
     // Loaded with the entry: the SDK's own source and its dependencies, nothing more.
     const eager = new Set(packages.filter((p) => !lazy.includes(p)).map((p) => p.path));
     expect([...eager].filter((p) => p !== 'ky' && p !== 'valibot')).toEqual([]);
   });
+
+  it('bundles for a browser with the packages installed and no setting at all', async () => {
+    const result = await esbuild.build({
+      stdin: {
+        contents: "export { openStudyDatabase, profileStudy } from './src/plugins/duckdb/index.ts';",
+        resolveDir: ROOT,
+        loader: 'ts',
+      },
+      bundle: true,
+      write: false,
+      format: 'esm',
+      platform: 'browser',
+      logLevel: 'silent',
+    });
+    expect(result.errors).toEqual([]);
+    expect(result.outputFiles[0]!.text).toContain('AsyncDuckDB');
+  }, 60_000);
 });
