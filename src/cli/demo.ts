@@ -3,14 +3,17 @@
  * project's mock API on a loopback port, prints the study's structure (intervals -> forms ->
  * variables), streams every record into `demo-output/records.ndjson` with progress, counts and
  * throughput, then exports the study as `imednet export` does, to Parquet and to CSV (a file per
- * form), with progress bars on a terminal. Everything goes through the real client over real HTTP.
+ * form), with progress bars on a terminal, and profiles the Parquet files in DuckDB-WASM.
+ * Everything goes through the real client over real HTTP.
  */
 import { join, resolve } from 'node:path';
 import { Imednet } from '../client.js';
+import type { StudyProfile } from '../plugins/duckdb/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY, startMockServer } from '../testing/index.js';
 import { type ExportCommand, runExport } from './export.js';
 import { makeDir, openForWriting } from './files.js';
 import { count, writeLine } from './output.js';
+import { profileParquetFolder } from './profile.js';
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
@@ -43,6 +46,19 @@ export interface DemoResult {
   requests: number;
   /** The study exported as `imednet export` does: Parquet, then CSV. */
   exports: DemoExport[];
+  /** The profile of the Parquet files in DuckDB-WASM; absent when its optional packages are not installed. */
+  profile?: StudyProfile;
+}
+
+/** The demo's fake study of `records` records (seeded: the same study every run). */
+export function demoStudy(records: number) {
+  return {
+    studyKey: 'DEMO',
+    records,
+    subjects: Math.max(20, Math.round(records / 40)),
+    sites: 8,
+    seed: 2026,
+  };
 }
 
 /** Runs the demo end to end. */
@@ -58,13 +74,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   let server: Awaited<ReturnType<typeof startMockServer>> | undefined;
   try {
     server = await startMockServer({
-      study: {
-        studyKey: 'DEMO',
-        records,
-        subjects: Math.max(20, Math.round(records / 40)),
-        sites: 8,
-        seed: 2026,
-      },
+      study: demoStudy(records),
       faults: { latencyMs },
     });
     print(`Mock iMednet API on ${server.url} (fake study, ${latencyMs} ms latency per request)`);
@@ -175,6 +185,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         files: summary?.tables.length ?? 0,
       });
     }
+    // The local half: the Parquet files just written, profiled in DuckDB-WASM with no server.
+    const parquet = exports.find((e) => e.format === 'parquet');
+    const profile = parquet ? await profileParquetFolder(parquet.folder, print) : undefined;
     print('\nThe files:');
     print(`  ${file}  (every record as the API gives it, NDJSON)`);
     for (const e of exports) {
@@ -182,7 +195,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         `  ${e.folder}/  (${e.files} ${e.format === 'csv' ? 'CSV' : 'Parquet'} files, one per form, ${count(e.rows)} rows)`,
       );
     }
-    return { records: n, bytes, seconds, file, requests, exports };
+    return { records: n, bytes, seconds, file, requests, exports, ...(profile ? { profile } : {}) };
   } finally {
     out.destroy(); // a no-op after the end above; closes the file when something failed before it
     await server?.close();

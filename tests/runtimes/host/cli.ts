@@ -34,6 +34,8 @@ async function expectDemo(dir: string, out: string, stdout: string, records: num
     'The files:',
     `Parquet files, one per form, ${rows} rows`,
     `CSV files, one per form, ${rows} rows`,
+    // The profile step needs DuckDB-WASM, which the tarball alone does not bring: it says so.
+    /skipped: imednet\/plugins\/duckdb needs the (@duckdb\/duckdb-wasm|apache-arrow) package: npm install @duckdb\/duckdb-wasm apache-arrow/,
   ]);
   const csv = (await readdir(`${dir}/${out}/csv`)).filter((f) => f.endsWith('.csv'));
   if (csv.length === 0) throw new Error(`no CSV file in ${out}/csv`);

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo } from '../../../src/cli/demo.js';
+import { profileLines } from '../../../src/cli/profile.js';
 import {
   DEFAULT_API_KEY,
   DEFAULT_SECURITY_KEY,
@@ -144,6 +145,17 @@ describe('the demo', () => {
       expect((await readdir(join(dir, 'parquet'))).filter((n) => n.endsWith('.parquet')).length).toBe(
         result.exports[0]!.files,
       );
+      // Then the Parquet files profiled in DuckDB-WASM: every record once, by form, as printed.
+      const profile = result.profile!;
+      const parquetFiles = (await readdir(join(dir, 'parquet'))).filter((n) => n.endsWith('.parquet'));
+      expect(profile.forms.map((f) => `${f.form}.parquet`)).toEqual(parquetFiles.sort());
+      expect(profile.forms.reduce((n, f) => n + f.records + f.deletedRecords, 0)).toBe(3000);
+      const at = lines.findIndex((l) => l.startsWith('\nProfile of '));
+      expect(lines[at]).toBe(`\nProfile of ${join(dir, 'parquet')} in DuckDB-WASM (imednet/plugins/duckdb)`);
+      expect(lines[at + 1]).toMatch(
+        /^ {2}3,000 rows in \d+ files: DuckDB started, loaded and profiled in [\d.]+ s$/,
+      );
+      expect(lines.slice(at + 2, at + 3 + profile.forms.length + 1)).toEqual(profileLines(profile));
       expect(lines.slice(-3)).toEqual([
         `  ${join(dir, 'records.ndjson')}  (every record as the API gives it, NDJSON)`,
         `  ${join(dir, 'parquet')}/  (${result.exports[0]!.files} Parquet files, one per form, 3,000 rows)`,
