@@ -83,7 +83,8 @@ export default defineConfig([
     },
     // The command works from `npx imednet` with nothing else installed: the pure-JS libraries of
     // its formats are bundled in (DuckDB, native, stays a package to install: the error says so).
-    noExternal: ['hyparquet-writer', 'fflate', 'aws4fetch', 'postgres'],
+    // hyparquet too: hyparquet-writer imports it, and it is an optional peer of the library.
+    noExternal: ['hyparquet-writer', 'hyparquet', 'fflate', 'aws4fetch', 'postgres'],
     removeNodeProtocol: false,
   },
 ]);
