@@ -3,6 +3,8 @@
  * that its peak RSS is its own (DuckDB-WASM's worker is a thread of this process: counted too).
  *
  * `--mode duckdb`: openStudyDatabase, db.loadStudy(client, study), then profileStudy(db).
+ * `--mode parquet --dir D`: the same from the Parquet sink's files in D (db.loadParquet), no API.
+ * `--mode export-parquet --dir D`: writes those files (the preparation, not measured).
  * `--mode rows`: only the pass over client.workflows.rows (fetch + mapper), nothing counted.
  * `--mode js`: a hand-written single-pass JavaScript profiler over the same mapper rows
  * (client.workflows.rows, batch by batch), computing the figures profileStudy computes: per form
@@ -15,8 +17,14 @@
  *
  *   node bench/results/profile-client.mjs --url http://127.0.0.1:1234 --study BENCH --records 1000000 --mode js
  */
+
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Imednet } from '../src/index.js';
-import { openStudyDatabase, profileStudy } from '../src/plugins/duckdb/index.js';
+import { openStudyDatabase, type ParquetFile, profileStudy } from '../src/plugins/duckdb/index.js';
+import { exportStudy } from '../src/plugins/sinks/export.js';
+import { nodeDirectory } from '../src/plugins/sinks/node.js';
+import { parquetSink } from '../src/plugins/sinks/parquet.js';
 import type { Column, ColumnType, Row, TableSpec } from '../src/plugins/workflows/index.js';
 import { workflows } from '../src/plugins/workflows/index.js';
 import { DEFAULT_API_KEY, DEFAULT_SECURITY_KEY } from '../src/testing/index.js';
@@ -244,6 +252,12 @@ function finish(forms: Iterable<FormStats>) {
   return out;
 }
 
+/** The Parquet files of a folder, read one at a time as loadParquet asks for them. */
+async function* parquetFiles(dir: string): AsyncGenerator<ParquetFile> {
+  for (const name of (await readdir(dir)).filter((n) => n.endsWith('.parquet')).sort())
+    yield { name, data: await readFile(join(dir, name)) };
+}
+
 // ---- the run ------------------------------------------------------------------------------------
 
 const t0 = performance.now();
@@ -254,13 +268,28 @@ let loadSeconds = 0;
 let profileSeconds = 0;
 let startSeconds = 0;
 let counts = { forms: 0, fields: 0, sites: 0, intervals: 0 };
-if (mode === 'duckdb') {
+if (mode === 'export-parquet') {
+  // Not measured: the Parquet files the parquet mode reads, one per form, in --dir.
+  const summary = await exportStudy(
+    client,
+    studyKey,
+    parquetSink({ directory: nodeDirectory(requiredOption('dir')) }),
+    {
+      pageSize: PAGE_SIZE,
+      restart: true,
+    },
+  );
+  rows = summary.rows;
+} else if (mode === 'duckdb' || mode === 'parquet') {
   const db = openStudyDatabase();
   try {
     await db.start();
     const t1 = performance.now();
     startSeconds = (t1 - t0) / 1000;
-    const summary = await db.loadStudy(client, studyKey, { pageSize: PAGE_SIZE });
+    const summary =
+      mode === 'duckdb'
+        ? await db.loadStudy(client, studyKey, { pageSize: PAGE_SIZE })
+        : await db.loadParquet(parquetFiles(requiredOption('dir')));
     const t2 = performance.now();
     loadSeconds = (t2 - t1) / 1000;
     rows = summary.rows;
@@ -312,7 +341,7 @@ if (mode === 'duckdb') {
     rows += batch.rows.length;
   loadSeconds = (performance.now() - t0) / 1000;
 } else {
-  throw new Error(`--mode must be duckdb, js or rows (got ${mode})`);
+  throw new Error(`--mode must be duckdb, parquet, js, rows or export-parquet (got ${mode})`);
 }
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);

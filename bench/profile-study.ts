@@ -3,16 +3,20 @@
  * the loopback mock (bench/server.ts, its own process) profiled two ways, each run in a fresh Node
  * process (bench/profile-client.ts bundled by esbuild), the modes alternated:
  * - duckdb: openStudyDatabase + db.loadStudy(client, study), then profileStudy(db);
+ * - parquet: the same from the study's Parquet files (the Parquet sink's, written beforehand), via
+ *   db.loadParquet: the local copy profiled with no API;
  * - js: a hand-written single-pass JavaScript profiler over the same mapper rows.
  * - rows: only the pass over client.workflows.rows (fetch + mapper), the floor under both.
- * duckdb and js must give the same per-form record counts and per-field populated counts (exit 1 if not).
+ * duckdb, parquet and js must give the same per-form record counts and per-field populated counts (exit 1 if not).
  * (bench/profile.ts is the older CPU-profiling helper of bench/extract, kept as it was.)
  *
  *   npm run bench:profile                        # prints a table, writes bench/results/profile.json
  *   npm run bench:profile -- --write-benchmarks  # also rewrites the "## Profile" section of BENCHMARKS.md
  *   npm run bench:profile -- --records 100000 --runs 1 --modes js
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { replaceBenchmarkSection } from '../tests/support/benchmarks-file.js';
 import { flag, numberOption, option } from './args.js';
 import { bundleClient, runClientProcess } from './clients.js';
@@ -21,7 +25,7 @@ import { BENCH_DIR, median, startServerProcess } from './lib.js';
 const RECORDS = numberOption('records', 1_000_000);
 const RUNS = numberOption('runs', 1);
 const WRITE = flag('write-benchmarks');
-const ALL_MODES = ['duckdb', 'js', 'rows'] as const;
+const ALL_MODES = ['duckdb', 'parquet', 'js', 'rows'] as const;
 type Mode = (typeof ALL_MODES)[number];
 const MODES = (option('modes')?.split(',') ?? [...ALL_MODES]) as Mode[];
 for (const mode of MODES) if (!ALL_MODES.includes(mode)) throw new Error(`--modes: unknown mode ${mode}`);
@@ -44,13 +48,30 @@ const script = await bundleClient('profile-client.ts');
 const server = await startServerProcess({ records: RECORDS, latencyMs: 0 });
 log(`mock server pid ${server.pid}, ${RECORDS} records; ${RUNS} runs per mode`);
 const samples: Sample[] = [];
-const run = (mode: Mode) =>
+// The parquet mode reads the Parquet sink's files of the same study, written once beforehand.
+const parquetDir = await mkdtemp(join(tmpdir(), 'imednet-bench-parquet-'));
+const run = (mode: Mode | 'export-parquet') =>
   runClientProcess<Sample>(
     script,
-    ['--url', server.url, '--study', server.studyKey, '--records', String(RECORDS), '--mode', mode],
+    [
+      '--url',
+      server.url,
+      '--study',
+      server.studyKey,
+      '--records',
+      String(RECORDS),
+      '--mode',
+      mode,
+      '--dir',
+      parquetDir,
+    ],
     `the ${mode} client`,
   );
 try {
+  if (MODES.includes('parquet')) {
+    log('  writing the Parquet files the parquet mode reads (not measured)');
+    await run('export-parquet');
+  }
   for (let round = 0; round < RUNS; round++) {
     const order = MODES.map((_, i) => MODES[(i + round) % MODES.length]!);
     for (const mode of order) {
@@ -63,6 +84,7 @@ try {
   }
 } finally {
   await server.stop();
+  await rm(parquetDir, { recursive: true, force: true });
 }
 
 // The cross-check: every sample against the first, form by form and field by field.
@@ -135,6 +157,9 @@ the loopback mock in its own process (0 ms latency, pages of 500), each mode in 
 (bundled JavaScript), the modes alternated, ${RUNS} run${RUNS === 1 ? '' : 's'} per mode (medians; peak RSS the highest), top 5 values per field.
 - **duckdb**: \`openStudyDatabase()\` + \`db.start()\` (DuckDB-WASM, "start"), \`db.loadStudy(client, study)\`
   (API → mapper → Arrow IPC → DuckDB, "load"), then \`profileStudy(db)\` ("profile").
+- **parquet**: the same, from the study's Parquet files (the Parquet sink's, one per form, written
+  beforehand and not timed): \`db.loadParquet(files)\` ("load": read with hyparquet a row group at a
+  time → Arrow IPC → DuckDB), then \`profileStudy(db)\`. The local copy profiled with no request.
 - **js**: a hand-written single-pass JavaScript profiler over \`client.workflows.rows\`, batch by
   batch, computing the same figures (per form records; per field population, inferred type,
   distinct count, top values, min/max/mean, min/max dates; form × site, form × interval
@@ -143,13 +168,21 @@ the loopback mock in its own process (0 ms latency, pages of 500), each mode in 
 - **rows**: only the pass over \`client.workflows.rows\` (fetch + mapper), nothing counted: the floor
   under both.
 
-duckdb and js gave the same record counts for all ${formCount} forms and the same populated counts for all
+${profiled
+  .map((x) => x.mode)
+  .filter((m, i, all) => all.indexOf(m) === i)
+  .join(', ')} gave the same record counts for all ${formCount} forms and the same populated counts for all
 ${fieldCount} fields (checked by the bench, which fails otherwise).
 
 | mode | start s | load s | profile s | total s | client CPU s | peak RSS MB |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-${rows.map((r) => `| ${r.mode} | ${r.mode === 'duckdb' ? n(r.startSeconds) : '—'} | ${n(r.loadSeconds)} | ${r.mode === 'rows' ? '—' : n(r.profileSeconds)} | ${n(r.seconds)} | ${n(r.cpuSeconds)} | ${r.maxRssMB} |`).join('\n')}
-${reading ? `\n${reading}\n` : ''}`;
+${rows.map((r) => `| ${r.mode} | ${r.mode === 'duckdb' || r.mode === 'parquet' ? n(r.startSeconds) : '—'} | ${n(r.loadSeconds)} | ${r.mode === 'rows' ? '—' : n(r.profileSeconds)} | ${n(r.seconds)} | ${n(r.cpuSeconds)} | ${r.maxRssMB} |`).join('\n')}
+${reading ? `\n${reading}\n` : ''}${
+  byMode.parquet && duckdb
+    ? `\nFrom the Parquet files instead of the API, the load takes ${n(byMode.parquet.loadSeconds)} s against ${n(duckdb.loadSeconds)} s (peak RSS
+${byMode.parquet.maxRssMB} MB): the same tables and the same profile, with no request to the API.\n`
+    : ''
+}`;
 await mkdir(`${BENCH_DIR}results`, { recursive: true });
 await writeFile(
   `${BENCH_DIR}results/profile.json`,
