@@ -82,6 +82,18 @@ class Validity {
 
 const textEncoder = /* @__PURE__ */ new TextEncoder();
 
+const TWO_32 = 2 ** 32;
+
+/**
+ * Writes a safe integer as the 64-bit little-endian two's complement Arrow stores, into the 32-bit
+ * words of an Int64 buffer: no BigInt made per value. (Typed arrays use the platform's byte order;
+ * every platform a JavaScript engine runs on here is little-endian, as Arrow's IPC is.)
+ */
+function setInt64(words: Int32Array, index: number, value: number): void {
+  words[2 * index] = value >>> 0;
+  words[2 * index + 1] = Math.floor(value / TWO_32);
+}
+
 /** One column's Arrow data from the rows' values; a value of another type fails, naming where. */
 function columnData(arrow: Arrow, table: TableSpec, column: Column, type: DataType, rows: readonly Row[]) {
   const length = rows.length;
@@ -110,9 +122,10 @@ function columnData(arrow: Arrow, table: TableSpec, column: Column, type: DataTy
   switch (column.type) {
     case 'integer': {
       const values = new BigInt64Array(length);
+      const words = new Int32Array(values.buffer);
       each((v, i) => {
         if (typeof v !== 'number' || !Number.isSafeInteger(v)) return false;
-        values[i] = BigInt(v);
+        setInt64(words, i, v);
         return true;
       });
       return arrow.makeData({
@@ -166,11 +179,14 @@ function columnData(arrow: Arrow, table: TableSpec, column: Column, type: DataTy
     }
     case 'datetime': {
       const values = new BigInt64Array(length);
-      const perMs =
-        (type as InstanceType<Arrow['Timestamp']>).unit === arrow.TimeUnit.MICROSECOND ? 1000n : 1n;
+      const words = new Int32Array(values.buffer);
+      const perMs = (type as InstanceType<Arrow['Timestamp']>).unit === arrow.TimeUnit.MICROSECOND ? 1000 : 1;
       each((v, i) => {
-        if (!(v instanceof Date) || Number.isNaN(v.getTime())) return false;
-        values[i] = BigInt(v.getTime()) * perMs;
+        if (!(v instanceof Date)) return false;
+        const ms = v.getTime();
+        // Microseconds since 1970 stay exact doubles until the year 287,396.
+        if (Number.isNaN(ms)) return false;
+        setInt64(words, i, ms * perMs);
         return true;
       });
       return arrow.makeData({
@@ -192,7 +208,16 @@ function columnData(arrow: Arrow, table: TableSpec, column: Column, type: DataTy
           grown.set(bytes.subarray(0, end));
           bytes = grown;
         }
-        end += textEncoder.encodeInto(v, bytes.subarray(end)).written;
+        // Most values are short ASCII: copied byte by byte, without a call into the encoder and a
+        // view per value; the first other character hands the whole value to the encoder.
+        let at = end;
+        let ascii = v.length <= 64;
+        for (let c = 0; ascii && c < v.length; c++) {
+          const code = v.charCodeAt(c);
+          if (code < 0x80) bytes[at++] = code;
+          else ascii = false;
+        }
+        end = ascii ? at : end + textEncoder.encodeInto(v, bytes.subarray(end)).written;
         offsets[i + 1] = end;
         return true;
       });

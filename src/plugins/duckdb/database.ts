@@ -508,20 +508,43 @@ export class StudyDatabase {
       for (const spec of options.tables ?? []) {
         if (!tables.has(spec.name)) await create(spec);
       }
-      for await (const batch of batches) {
-        signal.throwIfAborted();
-        const table = tables.get(batch.table.name) ?? (await create(batch.table));
-        if (batch.rows.length === 0) continue;
-        const bytes = ipcStream(arrow, batchTable(arrow, table.spec, table.schema, batch.rows));
-        await db
-          .insertArrowFromIPCStream(connection, bytes, { name: table.spec.name, schema, create: false })
-          .catch((cause: unknown) => {
-            // DuckDB's message may quote a value: it stays in the cause.
-            throw new StudyDatabaseError(`DuckDB refused a batch of table ${table.spec.name}`, { cause });
-          });
-        table.rows += batch.rows.length;
-        totalRows += batch.rows.length;
-        options.onProgress?.({ table: table.spec.name, rows: table.rows, totalRows });
+      // One insert in flight while the next batch is fetched, mapped and made Arrow: the worker
+      // inserts on its own thread meanwhile. Its failure is seen before anything else is sent.
+      let inFlight: Promise<void> | undefined;
+      try {
+        for await (const batch of batches) {
+          signal.throwIfAborted();
+          let table = tables.get(batch.table.name);
+          if (!table) {
+            await inFlight;
+            table = await create(batch.table);
+          }
+          if (batch.rows.length === 0) continue;
+          const bytes = ipcStream(arrow, batchTable(arrow, table.spec, table.schema, batch.rows));
+          await inFlight;
+          signal.throwIfAborted();
+          const into = table;
+          const count = batch.rows.length;
+          inFlight = db
+            .insertArrowFromIPCStream(connection, bytes, { name: into.spec.name, schema, create: false })
+            .then(
+              () => {
+                into.rows += count;
+                totalRows += count;
+                options.onProgress?.({ table: into.spec.name, rows: into.rows, totalRows });
+              },
+              (cause: unknown) => {
+                // DuckDB's message may quote a value: it stays in the cause.
+                throw new StudyDatabaseError(`DuckDB refused a batch of table ${into.spec.name}`, { cause });
+              },
+            );
+          // Seen at the next await; until then a failure is not an unhandled rejection.
+          inFlight.catch(() => {});
+        }
+        await inFlight;
+      } finally {
+        // Whatever stopped the loop, the insert still out settles before the rollback is sent.
+        await inFlight?.catch(() => {});
       }
       signal.throwIfAborted();
       await run('COMMIT');
