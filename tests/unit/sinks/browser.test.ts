@@ -395,6 +395,8 @@ describe('examples/browser-export, as written, in real Chromium', () => {
 
   afterAll(async () => {
     await host?.close();
+    // The file-level cleanup has run by now (its describe ended first): this block's folder goes here.
+    for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
   /** The example page, with the pickers answered by the origin private file system (no user to click). */
