@@ -187,7 +187,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
     // The local half: the Parquet files just written, profiled in DuckDB-WASM with no server.
     const parquet = exports.find((e) => e.format === 'parquet');
-    const profile = parquet ? await profileParquetFolder(parquet.folder, print) : undefined;
+    const profile = parquet ? await profileParquetFolder(parquet.folder, print, signal) : undefined;
     print('\nThe files:');
     print(`  ${file}  (every record as the API gives it, NDJSON)`);
     for (const e of exports) {

@@ -61,12 +61,14 @@ export function profileLines(profile: StudyProfile): string[] {
 
 /**
  * Loads every `.parquet` file of `folder` into DuckDB-WASM, profiles it and prints the profile;
- * answers it, or undefined when an optional package is missing (said in a line).
+ * answers it, or undefined when an optional package is missing (said in a line). `signal` stops it.
  */
 export async function profileParquetFolder(
   folder: string,
   print: (line: string) => void,
+  signal?: AbortSignal,
 ): Promise<StudyProfile | undefined> {
+  signal?.throwIfAborted();
   print(`\nProfile of ${folder} in DuckDB-WASM (imednet/plugins/duckdb)`);
   const names = (await readdir(folder)).filter((name) => name.endsWith('.parquet')).sort();
   async function* files(): AsyncGenerator<ParquetFile> {
@@ -76,7 +78,11 @@ export async function profileParquetFolder(
   try {
     const { openStudyDatabase, profileStudy } = await import('../plugins/duckdb/index.js');
     await using db = openStudyDatabase();
-    const loaded = await db.loadParquet(files());
+    // Ctrl-C closes the database: whatever it was doing fails at once instead of running on.
+    const stop = () => void db.close();
+    signal?.addEventListener('abort', stop, { once: true });
+    using _listening = { [Symbol.dispose]: () => signal?.removeEventListener('abort', stop) };
+    const loaded = await db.loadParquet(files(), signal ? { signal } : {});
     const profile = await profileStudy(db, { topValues: 0 });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     print(

@@ -428,11 +428,17 @@ export class StudyDatabase {
       const duckdb = engine.duckdb;
       async function* batches(): AsyncGenerator<RowBatch> {
         for (const { spec, sql } of sources) {
-          const reader = await new duckdb.AsyncDuckDBConnection(db, connection)
-            .send(sql, true)
-            .catch((error: unknown) => {
-              throw queryError(error);
-            });
+          // The result's IPC bytes, decoded by this entry's Arrow: DuckDB-WASM's own reader would
+          // answer batches of the Arrow copy it resolves, which may be another version than ours.
+          const header = await (async () => {
+            let bytes = await db.startPendingQuery(connection, sql, true);
+            while (bytes === null) bytes = await db.pollPendingQuery(connection);
+            return bytes;
+          })().catch((error: unknown) => {
+            throw queryError(error);
+          });
+          const chunks = new duckdb.AsyncResultStreamIterator(db, connection, header);
+          const reader = await arrow.RecordBatchReader.from(chunks);
           yield* rowBatchesOf(arrow, spec, reader as AsyncIterable<RecordBatch>, batchSize, signal);
         }
       }

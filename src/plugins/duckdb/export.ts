@@ -19,7 +19,8 @@ import type { Arrow } from './library.js';
 
 /**
  * Options of {@link StudyDatabase.export}: what to export, where, and the export run's own
- * options (retries, checkpoints, resume, progress, signal).
+ * options (retries, checkpoints, `restart`, progress, signal). A destination that already holds this
+ * export, finished, is left as it is (`alreadyComplete`): pass `restart: true` to write it anew.
  * @example
  * ({
  *   sink: csvSink({ directory: nodeDirectory('out') }),

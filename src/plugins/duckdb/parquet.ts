@@ -45,7 +45,9 @@ function asyncBuffer(data: ParquetFile['data']): AsyncBuffer {
       data.byteLength === data.buffer.byteLength &&
       data.buffer instanceof ArrayBuffer
       ? data.buffer
-      : (data.slice().buffer as ArrayBuffer);
+      : // Exactly the view's bytes: a Node Buffer is often a view into a larger shared pool, and
+        // its slice() is another view of that pool, not a copy.
+        (data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
   }
   if (typeof Blob !== 'undefined' && data instanceof Blob) {
     return { byteLength: data.size, slice: (start, end) => data.slice(start, end).arrayBuffer() };

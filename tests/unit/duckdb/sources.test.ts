@@ -270,10 +270,16 @@ describe('loadParquet', () => {
         [
           { name: 'archive/labs.parquet', data: bytes },
           { name: 'more.parquet', data: new Blob([bytes]), table: 'labs' },
+          // A Node Buffer that is a view into a larger pool (as readFileSync gives small files).
+          {
+            name: 'pooled.parquet',
+            data: Buffer.concat([Buffer.alloc(100, 7), bytes]).subarray(100),
+            table: 'labs',
+          },
         ],
         { schema: 'ext' },
       );
-      expect(summary.tables).toEqual([{ name: 'labs', rows: 10 }]);
+      expect(summary.tables).toEqual([{ name: 'labs', rows: 15 }]);
       const types = await db.query(
         `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'ext' AND table_name = 'labs' ORDER BY ordinal_position`,
       );
@@ -286,17 +292,8 @@ describe('loadParquet', () => {
         'at TIMESTAMP',
         'note VARCHAR',
       ]);
-      const rows = await db.query('SELECT * FROM ext.labs ORDER BY id LIMIT 3');
+      const rows = await db.query('SELECT DISTINCT * FROM ext.labs ORDER BY id LIMIT 2');
       expect(rows).toEqual([
-        {
-          id: 0,
-          dose: 0,
-          ratio: 0,
-          even: true,
-          day: new Date('2024-03-01T00:00:00Z'),
-          at: new Date('2024-03-01T08:30:00Z'),
-          note: 'lab 0',
-        },
         {
           id: 0,
           dose: 0,
@@ -316,7 +313,10 @@ describe('loadParquet', () => {
           note: 'lab 1',
         },
       ]);
-      expect(await db.query('SELECT count(*) AS n FROM ext.labs WHERE note IS NULL')).toEqual([{ n: 2 }]);
+      expect(await db.query('SELECT count(*) AS n FROM ext.labs WHERE note IS NULL')).toEqual([{ n: 3 }]);
+      expect(await db.query('SELECT id, count(*) AS n FROM ext.labs GROUP BY id ORDER BY id')).toEqual(
+        [0, 1, 2, 3, 4].map((id) => ({ id, n: 3 })),
+      );
     } finally {
       reader.close();
       await rm(dir, { recursive: true, force: true });
