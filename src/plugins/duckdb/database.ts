@@ -344,7 +344,11 @@ export class StudyDatabase {
     files: Iterable<ParquetFile> | AsyncIterable<ParquetFile>,
     options: LoadParquetOptions = {},
   ): Promise<LoadSummary> {
-    if (files === null || typeof files !== 'object') {
+    if (
+      files === null ||
+      typeof files !== 'object' ||
+      !(Symbol.iterator in files || Symbol.asyncIterator in files)
+    ) {
       return Promise.reject(new ConfigurationError('loadParquet: give a list of { name, data } files'));
     }
     const { signal: callerSignal, ...rest } = options;

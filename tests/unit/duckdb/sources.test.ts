@@ -344,6 +344,9 @@ describe('loadParquet', () => {
     expect(
       await db.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'broken'`),
     ).toEqual([{ n: 0 }]);
+    await expect(db.loadParquet({ name: 'one.parquet', data: new Uint8Array() } as never)).rejects.toThrow(
+      new ConfigurationError('loadParquet: give a list of { name, data } files'),
+    );
     await expect(db.loadParquet([{ data: new Uint8Array() } as never])).rejects.toThrow(
       'loadParquet: every file needs a name',
     );
