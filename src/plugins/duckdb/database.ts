@@ -275,21 +275,13 @@ export class StudyDatabase {
     options: LoadStudyOptions = {},
   ): Promise<LoadSummary> {
     const workflows = client.workflows instanceof Workflows ? client.workflows : new Workflows(client);
+    // schema and onProgress are the load's; the rest says which records and how they become rows.
     const { schema, onProgress, ...rowsOptions } = options;
     // Its place in line is taken now: what is asked after the call sees the study loaded.
-    return this.#run(async (engine) => {
-      const started = performance.now();
-      const signal = this.#loadSignal(options.signal);
-      const tables = await workflows.tables(studyKey, rowsOptions);
-      const summary = await this.#load(engine, workflows.rows(studyKey, { ...rowsOptions, signal }), {
-        tables,
-        signal,
-        ...(schema !== undefined ? { schema } : {}),
-        ...(onProgress ? { onProgress } : {}),
-      });
-      this.#studies.set(summary.schema, studyKey);
-      return { ...summary, ms: Math.round(performance.now() - started) };
-    });
+    return this.#loadFrom(studyKey, options, async (signal) => ({
+      tables: await workflows.tables(studyKey, rowsOptions),
+      batches: workflows.rows(studyKey, { ...rowsOptions, signal }),
+    }));
   }
 
   /**
@@ -307,21 +299,14 @@ export class StudyDatabase {
    * await db.loadCache(client.cache, 'MYSTUDY');
    */
   loadCache(cache: CachedStudy, studyKey: string, options: LoadCacheOptions = {}): Promise<LoadSummary> {
-    const { schema, onProgress, signal: callerSignal, ...mapOptions } = options;
-    return this.#run(async (engine) => {
-      const started = performance.now();
-      const signal = this.#loadSignal(callerSignal);
+    const { schema, onProgress, signal: _, ...mapOptions } = options;
+    return this.#loadFrom(studyKey, options, async (signal) => {
       const structure = await cachedStructure(cache, studyKey);
-      const tables = planTables(structure, mapOptions);
       const records = cache.iterateRecords(studyKey, { batchSize: mapOptions.batchSize ?? 1000 });
-      const summary = await this.#load(engine, mapRecords(records, structure, { ...mapOptions, signal }), {
-        tables,
-        signal,
-        ...(schema !== undefined ? { schema } : {}),
-        ...(onProgress ? { onProgress } : {}),
-      });
-      this.#studies.set(summary.schema, studyKey);
-      return { ...summary, ms: Math.round(performance.now() - started) };
+      return {
+        tables: planTables(structure, mapOptions),
+        batches: mapRecords(records, structure, { ...mapOptions, signal }),
+      };
     });
   }
 
@@ -469,6 +454,31 @@ export class StudyDatabase {
     options: LoadRowsOptions = {},
   ): Promise<LoadSummary> {
     return this.#run((engine) => this.#load(engine, batches, options));
+  }
+
+  /**
+   * A study's load, in its turn: `source` gives the tables and the batches (stopped by the load's
+   * signal), the study is remembered as the schema's (the default of an export), and the time
+   * counts from the first request.
+   */
+  #loadFrom(
+    studyKey: string,
+    { schema, onProgress, signal: callerSignal }: Omit<LoadRowsOptions, 'tables'>,
+    source: (signal: AbortSignal) => Promise<{ tables: TableSpec[]; batches: AsyncIterable<RowBatch> }>,
+  ): Promise<LoadSummary> {
+    return this.#run(async (engine) => {
+      const started = performance.now();
+      const signal = this.#loadSignal(callerSignal);
+      const { tables, batches } = await source(signal);
+      const summary = await this.#load(engine, batches, {
+        tables,
+        signal,
+        ...(schema !== undefined ? { schema } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      });
+      this.#studies.set(summary.schema, studyKey);
+      return { ...summary, ms: Math.round(performance.now() - started) };
+    });
   }
 
   /** Stops a load when the caller's signal aborts or the database closes. */
