@@ -4,19 +4,15 @@
  * the server, before and after changes on the server.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeStudy, createMockApi, type FakeStudy, type MockApi } from '../../src/testing/index.js';
 import { canonical } from '../support/canonical.js';
-import { hostPage, type PageHost } from '../support/chromium.js';
+import { bundlePage, hostPage, type PageHost } from '../support/chromium.js';
 
 // localhost is a secure context, which the Web Locks API requires; every request is answered here.
 const ORIGIN = 'http://localhost:4173';
-const CACHE = fileURLToPath(new URL('../../node_modules/.cache/imednet-sync-browser/', import.meta.url));
 
 function serverDigest(study: FakeStudy) {
   let text = '';
@@ -41,19 +37,9 @@ describe('two Chromium pages on one IndexedDB', () => {
   let api: MockApi;
 
   beforeAll(async () => {
-    mkdirSync(CACHE, { recursive: true });
-    const outfile = join(CACHE, 'page.js');
-    await build({
-      entryPoints: [fileURLToPath(new URL('./fixtures/sync-page.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      logLevel: 'error',
+    const script = await bundlePage(fileURLToPath(new URL('./fixtures/sync-page.ts', import.meta.url)), {
       external: ['better-sqlite3', 'node:*', 'bun:*'],
     });
-    const script = readFileSync(outfile);
     study = createFakeStudy({ studyKey: 'TABS', records: 5000, subjects: 100, seed: 9 });
     api = createMockApi(study, { faults: { latencyMs: 5 } });
     // The page's API calls are answered by the mock, in this process.

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { type BrowserContext, chromium, type Route } from 'playwright-core';
 
 /** The Chromium binary: $CHROMIUM_PATH, or Debian's. */
@@ -38,6 +39,28 @@ export function ensureChromium(): void {
     stdio: 'inherit',
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
+}
+
+/**
+ * A page's script: `entry` bundled by esbuild for the browser as one ES module (es2022), held in
+ * memory. `external` leaves imports out (e.g. `node:*` reached only by Node code paths), `alias`
+ * points packages elsewhere (e.g. `imednet` at src/).
+ */
+export async function bundlePage(
+  entry: string,
+  options: { external?: string[]; alias?: Record<string, string> } = {},
+): Promise<Buffer> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    logLevel: 'error',
+    ...options,
+  });
+  return Buffer.from(result.outputFiles[0]!.contents);
 }
 
 /** Answers a request the page makes beyond `/` and `/page.js`; return false to answer 404. */

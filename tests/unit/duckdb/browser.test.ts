@@ -12,7 +12,6 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Imednet } from '../../../src/client.js';
@@ -21,6 +20,7 @@ import { ROOT } from '../../runtimes/host/paths.js';
 import { npmInstall } from '../../runtimes/host/prepare.js';
 import { killTree, runOk } from '../../runtimes/host/proc.js';
 import {
+  bundlePage,
   CHROMIUM_ARGS,
   CHROMIUM_PATH,
   ensureChromium,
@@ -30,7 +30,6 @@ import {
 import { type ProfileRun, profileFake } from './browser.page.js';
 
 const ORIGIN = 'http://localhost:4177';
-const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/imednet-duckdb-browser/', import.meta.url));
 /** The installed package's dist/ folder, where DuckDB-WASM's browser files are. */
 const DIST = dirname(createRequire(import.meta.url).resolve('@duckdb/duckdb-wasm/dist/duckdb-mvp.wasm'));
 const FILES = [
@@ -49,22 +48,14 @@ describe('DuckDB-WASM and the study profiler in real Chromium', () => {
   let reference: ProfileRun;
 
   beforeAll(async () => {
-    const outfile = join(CACHE, 'page.js');
-    await build({
-      entryPoints: [fileURLToPath(new URL('./browser.page.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      logLevel: 'error',
-      // src/testing's mock server (the page uses only the fake study) imports node:http at first use.
+    // src/testing's mock server (the page uses only the fake study) imports node:http at first use.
+    const script = await bundlePage(fileURLToPath(new URL('./browser.page.ts', import.meta.url)), {
       external: ['node:*'],
     });
     const files = new Map(
       await Promise.all(FILES.map(async (name) => [name, await readFile(join(DIST, name))] as const)),
     );
-    host = await hostPage(await readFile(outfile), async (route, pathname) => {
+    host = await hostPage(script, async (route, pathname) => {
       const name = pathname.replace(/^\/duckdb\//, '');
       const body = pathname.startsWith('/duckdb/') ? files.get(name as (typeof FILES)[number]) : undefined;
       if (!body) return false;

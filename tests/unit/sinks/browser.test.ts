@@ -4,7 +4,7 @@
  * and to memory, and the files it made are read back here and compared with the same export made
  * in Node to a nodeDirectory: CSV and NDJSON byte for byte, Parquet row for row (hyparquet).
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,13 +25,12 @@ import {
   DEFAULT_API_KEY,
   DEFAULT_SECURITY_KEY,
 } from '../../../src/testing/index.js';
-import { hostPage, type PageHost } from '../../support/chromium.js';
+import { bundlePage, hostPage, type PageHost } from '../../support/chromium.js';
 import { type ExportPlan, exportFake, type Format, tableNames } from './browser.page.js';
 
 // localhost is a secure context, which the origin private file system requires.
 const ORIGIN = 'http://localhost:4175';
 const MANIFEST = '.imednet-export.json';
-const CACHE = fileURLToPath(new URL('../../../node_modules/.cache/imednet-sinks-browser/', import.meta.url));
 
 type Files = Record<string, Buffer>;
 const decode = (files: Record<string, string>): Files =>
@@ -72,20 +71,11 @@ describe('the file sinks in real Chromium', () => {
   let host: PageHost;
 
   beforeAll(async () => {
-    await mkdir(CACHE, { recursive: true });
-    const outfile = join(CACHE, 'page.js');
-    await build({
-      entryPoints: [fileURLToPath(new URL('./browser.page.ts', import.meta.url))],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      logLevel: 'error',
-      // src/testing's mock server (not used by the page) imports node:http at first use.
+    // src/testing's mock server (not used by the page) imports node:http at first use.
+    const script = await bundlePage(fileURLToPath(new URL('./browser.page.ts', import.meta.url)), {
       external: ['node:*'],
     });
-    host = await hostPage(await readFile(outfile));
+    host = await hostPage(script);
     for (const format of ['csv', 'ndjson', 'parquet'] as const) {
       const dir = await mkdtemp(join(tmpdir(), 'imednet-browser-ref-'));
       temps.push(dir);
@@ -344,21 +334,11 @@ describe('examples/browser-export, as written, in real Chromium', () => {
   let expected: Files;
 
   beforeAll(async () => {
-    await mkdir(CACHE, { recursive: true });
-    const outfile = join(CACHE, 'example.js');
     // The example's own script, its `imednet` imports pointed at src/ instead of the built package.
-    await build({
-      entryPoints: [join(EXAMPLE, 'main.js')],
-      outfile,
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2022',
-      logLevel: 'error',
+    const script = await bundlePage(join(EXAMPLE, 'main.js'), {
       alias: { imednet: SRC },
       external: ['node:*'],
     });
-    const script = await readFile(outfile);
     const page = await readFile(join(EXAMPLE, 'index.html'));
     host = await hostPage('', async (route, pathname) => {
       if (pathname === '/example/') {
